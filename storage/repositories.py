@@ -1,0 +1,310 @@
+"""Queries and writes, one function each. Every function takes the session explicitly.
+
+Callers own the transaction (``async with sessions() as s, s.begin():``); nothing here commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtime.rules import PromptStatus
+from storage.models import (
+    AuditEntry,
+    Check,
+    Course,
+    Enrolment,
+    Lesson,
+    LessonStatus,
+    PresenceInterval,
+    Prompt,
+    Role,
+    User,
+)
+
+# -- users ------------------------------------------------------------------------------------
+
+
+async def get_user(s: AsyncSession, *, user_id: uuid.UUID) -> User | None:
+    return await s.get(User, user_id)
+
+
+async def get_user_by_email(s: AsyncSession, *, email: str) -> User | None:
+    result = await s.execute(select(User).where(User.email == email.strip().lower()))
+    return result.scalar_one_or_none()
+
+
+async def add_user(
+    s: AsyncSession, *, email: str, name: str, role: Role, password_hash: str
+) -> User:
+    user = User(email=email.strip().lower(), name=name, role=role, password_hash=password_hash)
+    s.add(user)
+    await s.flush()
+    return user
+
+
+async def any_admin(s: AsyncSession) -> bool:
+    result = await s.execute(select(User.id).where(User.role == Role.ADMIN).limit(1))
+    return result.first() is not None
+
+
+async def count_users(s: AsyncSession) -> int:
+    return int(await s.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def get_users(s: AsyncSession, *, user_ids: Sequence[uuid.UUID]) -> list[User]:
+    if not user_ids:
+        return []
+    result = await s.execute(select(User).where(User.id.in_(user_ids)))
+    return list(result.scalars())
+
+
+# -- courses and enrolments ---------------------------------------------------------------------
+
+
+async def add_course(
+    s: AsyncSession, *, title: str, tutor_id: uuid.UUID, policy: dict[str, Any]
+) -> Course:
+    course = Course(title=title, tutor_id=tutor_id, policy=policy)
+    s.add(course)
+    await s.flush()
+    return course
+
+
+async def get_course(s: AsyncSession, *, course_id: uuid.UUID) -> Course | None:
+    return await s.get(Course, course_id)
+
+
+async def enrolled_student_ids(s: AsyncSession, *, course_id: uuid.UUID) -> set[uuid.UUID]:
+    result = await s.execute(select(Enrolment.student_id).where(Enrolment.course_id == course_id))
+    return set(result.scalars())
+
+
+async def add_enrolments(
+    s: AsyncSession, *, course_id: uuid.UUID, student_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Enrol the students not enrolled yet; returns the ones added."""
+    existing = await enrolled_student_ids(s, course_id=course_id)
+    added = [sid for sid in dict.fromkeys(student_ids) if sid not in existing]
+    s.add_all(Enrolment(course_id=course_id, student_id=sid) for sid in added)
+    await s.flush()
+    return added
+
+
+async def is_enrolled(s: AsyncSession, *, course_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+    result = await s.execute(
+        select(Enrolment.id).where(
+            Enrolment.course_id == course_id, Enrolment.student_id == student_id
+        )
+    )
+    return result.first() is not None
+
+
+async def enrolled_students(s: AsyncSession, *, course_id: uuid.UUID) -> list[User]:
+    result = await s.execute(
+        select(User)
+        .join(Enrolment, Enrolment.student_id == User.id)
+        .where(Enrolment.course_id == course_id)
+        .order_by(User.name, User.id)
+    )
+    return list(result.scalars())
+
+
+# -- lessons ------------------------------------------------------------------------------------
+
+
+async def add_lesson(
+    s: AsyncSession,
+    *,
+    course_id: uuid.UUID,
+    title: str,
+    scheduled_start: datetime,
+    scheduled_end: datetime,
+) -> Lesson:
+    lesson = Lesson(
+        course_id=course_id,
+        title=title,
+        scheduled_start=scheduled_start,
+        scheduled_end=scheduled_end,
+        status=LessonStatus.SCHEDULED,
+    )
+    s.add(lesson)
+    await s.flush()
+    return lesson
+
+
+async def get_lesson(s: AsyncSession, *, lesson_id: uuid.UUID) -> Lesson | None:
+    return await s.get(Lesson, lesson_id)
+
+
+async def get_lesson_with_course(
+    s: AsyncSession, *, lesson_id: uuid.UUID
+) -> tuple[Lesson, Course] | None:
+    result = await s.execute(
+        select(Lesson, Course)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(Lesson.id == lesson_id)
+    )
+    row = result.first()
+    return (row[0], row[1]) if row else None
+
+
+# -- presence -----------------------------------------------------------------------------------
+
+
+async def open_presence(
+    s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID, at: datetime
+) -> PresenceInterval:
+    interval = PresenceInterval(lesson_id=lesson_id, student_id=student_id, connected_at=at)
+    s.add(interval)
+    await s.flush()
+    return interval
+
+
+async def close_presence(s: AsyncSession, *, interval_id: uuid.UUID, at: datetime) -> None:
+    await s.execute(
+        update(PresenceInterval)
+        .where(PresenceInterval.id == interval_id, PresenceInterval.disconnected_at.is_(None))
+        .values(disconnected_at=at)
+    )
+
+
+async def close_open_presence(
+    s: AsyncSession, *, at: datetime, lesson_id: uuid.UUID | None = None
+) -> None:
+    """Close intervals left open (a lesson ending, or a restart after a crash)."""
+    stmt = update(PresenceInterval).where(PresenceInterval.disconnected_at.is_(None))
+    if lesson_id is not None:
+        stmt = stmt.where(PresenceInterval.lesson_id == lesson_id)
+    await s.execute(stmt.values(disconnected_at=at))
+
+
+async def presence_intervals(s: AsyncSession, *, lesson_id: uuid.UUID) -> list[PresenceInterval]:
+    result = await s.execute(
+        select(PresenceInterval).where(PresenceInterval.lesson_id == lesson_id)
+    )
+    return list(result.scalars())
+
+
+# -- prompts and checks ---------------------------------------------------------------------------
+
+
+async def add_prompt(
+    s: AsyncSession,
+    *,
+    prompt_id: str,
+    lesson_id: uuid.UUID,
+    student_id: uuid.UUID,
+    issued_at: datetime,
+    deadline: datetime,
+    challenge: str,
+) -> None:
+    s.add(
+        Prompt(
+            id=prompt_id,
+            lesson_id=lesson_id,
+            student_id=student_id,
+            issued_at=issued_at,
+            deadline=deadline,
+            challenge=challenge,
+            status=PromptStatus.PENDING,
+        )
+    )
+    await s.flush()
+
+
+async def resolve_prompt(
+    s: AsyncSession, *, prompt_id: str, status: PromptStatus, at: datetime
+) -> bool:
+    """Set a pending prompt's final status; False if it was already resolved (never twice)."""
+    result = await s.execute(
+        update(Prompt)
+        .where(Prompt.id == prompt_id, Prompt.status == PromptStatus.PENDING)
+        .values(status=status, resolved_at=at)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def lesson_prompts(s: AsyncSession, *, lesson_id: uuid.UUID) -> list[Prompt]:
+    result = await s.execute(
+        select(Prompt).where(Prompt.lesson_id == lesson_id).order_by(Prompt.issued_at)
+    )
+    return list(result.scalars())
+
+
+async def last_checks(
+    s: AsyncSession, *, lesson_id: uuid.UUID
+) -> dict[uuid.UUID, tuple[str, datetime]]:
+    """Each student's latest check outcome and time in the lesson."""
+    latest = (
+        select(Check.student_id, func.max(Check.received_at).label("at"))
+        .where(Check.lesson_id == lesson_id)
+        .group_by(Check.student_id)
+        .subquery()
+    )
+    result = await s.execute(
+        select(Check.student_id, Check.outcome, Check.received_at)
+        .join(
+            latest,
+            (Check.student_id == latest.c.student_id) & (Check.received_at == latest.c.at),
+        )
+        .where(Check.lesson_id == lesson_id)
+    )
+    return {row[0]: (row[1], row[2]) for row in result}
+
+
+async def add_check(s: AsyncSession, **fields: Any) -> Check:
+    check = Check(**fields)
+    s.add(check)
+    await s.flush()
+    return check
+
+
+async def end_lesson(s: AsyncSession, *, lesson_id: uuid.UUID, at: datetime) -> bool:
+    """Mark a live lesson ended; False when it was not live (ended once, by one caller)."""
+    result = await s.execute(
+        update(Lesson)
+        .where(Lesson.id == lesson_id, Lesson.status == LessonStatus.LIVE)
+        .values(status=LessonStatus.ENDED, ended_at=at)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+# -- audit --------------------------------------------------------------------------------------
+
+
+async def audit(
+    s: AsyncSession,
+    *,
+    actor_id: uuid.UUID | None,
+    action: str,
+    target_type: str,
+    target_id: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    s.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+        )
+    )
+
+
+async def demo_lesson(s: AsyncSession, *, tutor_id: uuid.UUID) -> Lesson | None:
+    """The newest live lesson of one of the tutor's courses."""
+    result = await s.execute(
+        select(Lesson)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(Course.tutor_id == tutor_id, Lesson.status == LessonStatus.LIVE)
+        .order_by(Lesson.created_at.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
