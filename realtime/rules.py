@@ -1,0 +1,469 @@
+"""The classroom rules: prompts, per-student state and the attendance decision.
+
+Plain code with no I/O. Time comes in as arguments and randomness from an injected
+``random.Random``, so every rule is testable without a server. The Socket.IO handlers decode
+events, call into a :class:`Classroom`, persist what it decided and emit it.
+
+A prompt's life::
+
+    issue() -> pending --begin_frame()/finish_frame()--> passed   (any frame passes)
+                       \\                                \\-> failed   (max_frames frames failed)
+                        \\--deadline()--> missed (no frame) | failed (frames tried, none passed)
+                        \\--end()------> cancelled (lesson ended while it was open)
+
+A frame that arrived before the deadline is always judged and counted, even when the judging
+finishes after it: the deadline then resolves the prompt when that frame's verdict is in.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+# Frames sent in the last moments of the countdown still travel over the network.
+DEADLINE_GRACE = timedelta(seconds=1)
+# How many resolved prompt ids a student's track remembers, to tell "too late" from "unknown".
+RECENT_PROMPTS = 8
+
+
+class StudentState(enum.StrEnum):
+    OFFLINE = "offline"
+    WAITING = "waiting"
+    CHECKING = "checking"
+    VERIFIED = "verified"
+    FLAGGED = "flagged"
+
+
+class PromptStatus(enum.StrEnum):
+    PENDING = "pending"
+    PASSED = "passed"
+    FAILED = "failed"
+    MISSED = "missed"
+    # Still open when the lesson ended: counts neither for nor against the student.
+    CANCELLED = "cancelled"
+
+
+class Attendance(enum.StrEnum):
+    PRESENT = "present"
+    PARTIAL = "partial"
+    ABSENT = "absent"
+
+
+class Refusal(enum.StrEnum):
+    """Protocol outcomes: the frame was not judged."""
+
+    UNKNOWN_PROMPT = "unknown_prompt"
+    EXPIRED = "expired"
+    RATE_LIMITED = "rate_limited"
+
+
+CHALLENGES = ("turn_left", "turn_right")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A course's attendance policy (DESIGN "Attendance policy"), already validated."""
+
+    interval_min_s: float = 60.0
+    interval_max_s: float = 180.0
+    first_prompt_min_s: float = 5.0
+    first_prompt_max_s: float = 20.0
+    deadline_s: float = 15.0
+    max_frames: int = 3
+    challenge_probability: float = 0.2
+    present_ratio: float = 0.8
+    present_connected_ratio: float = 0.85
+    partial_ratio: float = 0.5
+    evidence: str = "none"
+    retention_days: int = 30
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> Policy:
+        """A policy from a course's stored (already validated) values; unknown keys ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in known})
+
+
+@dataclass(slots=True)
+class Counts:
+    """Prompts per outcome. ``issued`` includes an open prompt, never a cancelled one."""
+
+    issued: int = 0
+    passed: int = 0
+    failed: int = 0
+    missed: int = 0
+
+    @property
+    def resolved(self) -> int:
+        return self.passed + self.failed + self.missed
+
+    @property
+    def ratio(self) -> float | None:
+        """Passed over resolved prompts; None until a prompt has resolved."""
+        return self.passed / self.resolved if self.resolved else None
+
+    def add(self, status: PromptStatus) -> None:
+        if status is PromptStatus.PASSED:
+            self.passed += 1
+        elif status is PromptStatus.FAILED:
+            self.failed += 1
+        elif status is PromptStatus.MISSED:
+            self.missed += 1
+        elif status is PromptStatus.CANCELLED:
+            self.issued -= 1
+
+    @classmethod
+    def from_statuses(cls, statuses: Iterable[PromptStatus]) -> Counts:
+        counts = cls()
+        for status in statuses:
+            if status is not PromptStatus.CANCELLED:
+                counts.issued += 1
+                counts.add(status)
+        return counts
+
+
+@dataclass(slots=True)
+class OpenPrompt:
+    prompt_id: str
+    student_id: str
+    issued_at: datetime
+    deadline: datetime
+    challenge: str
+    max_frames: int
+    frames_started: int = 0
+    frames_in_flight: int = 0
+    deadline_passed: bool = False
+
+    @property
+    def attempts_left(self) -> int:
+        return self.max_frames - self.frames_started
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A prompt reached its final status."""
+
+    prompt_id: str
+    student_id: str
+    status: PromptStatus
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FrameTicket:
+    """Permission to judge one frame for an open prompt."""
+
+    prompt_id: str
+    student_id: str
+    challenge: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    prompt_id: str
+    outcome: str
+    final: bool
+    attempts_left: int
+    resolution: Resolution | None
+
+
+@dataclass(slots=True)
+class Track:
+    """One enrolled student's live state within a lesson."""
+
+    student_id: str
+    name: str
+    connections: int = 0
+    camera: str = "unknown"
+    counts: Counts = field(default_factory=Counts)
+    open_prompt: OpenPrompt | None = None
+    last_status: PromptStatus | None = None
+    last_outcome: str | None = None
+    last_check_at: datetime | None = None
+    # prompt id -> resolved by its deadline (True) or by a verdict (False)
+    recent: OrderedDict[str, bool] = field(default_factory=OrderedDict)
+
+    @property
+    def connected(self) -> bool:
+        return self.connections > 0
+
+    @property
+    def state(self) -> StudentState:
+        if not self.connected:
+            return StudentState.OFFLINE
+        if self.open_prompt is not None:
+            return StudentState.CHECKING
+        if self.last_status is PromptStatus.PASSED:
+            return StudentState.VERIFIED
+        if self.last_status in (PromptStatus.FAILED, PromptStatus.MISSED):
+            return StudentState.FLAGGED
+        return StudentState.WAITING
+
+    def remember(self, prompt_id: str, *, by_deadline: bool) -> None:
+        self.recent[prompt_id] = by_deadline
+        while len(self.recent) > RECENT_PROMPTS:
+            self.recent.popitem(last=False)
+
+
+class RulesError(Exception):
+    """A caller asked the rules for something that cannot happen (a programming error)."""
+
+
+class Classroom:
+    """The rules for one live lesson: who is enrolled, who is connected, which prompts are open."""
+
+    def __init__(self, lesson_id: str, policy: Policy, rng: random.Random | None = None) -> None:
+        self.lesson_id = lesson_id
+        self.policy = policy
+        self._rng = rng or random.SystemRandom()
+        self.tracks: dict[str, Track] = {}
+        self._open: dict[str, OpenPrompt] = {}
+        self.ended = False
+
+    # -- roster -------------------------------------------------------------------------
+
+    def enrol(self, track: Track) -> None:
+        self.tracks[track.student_id] = track
+        if track.open_prompt is not None:
+            self._open[track.open_prompt.prompt_id] = track.open_prompt
+
+    def track(self, student_id: str) -> Track:
+        return self.tracks[student_id]
+
+    def connect(self, student_id: str) -> bool:
+        """Count one more connection; True when the student just came online."""
+        track = self.tracks[student_id]
+        track.connections += 1
+        return track.connections == 1
+
+    def disconnect(self, student_id: str) -> bool:
+        """Count one connection less; True when the student just went offline."""
+        track = self.tracks[student_id]
+        if not track.connected:
+            return False
+        track.connections -= 1
+        if not track.connected:
+            track.camera = "unknown"
+        return not track.connected
+
+    def set_camera(self, student_id: str, state: str) -> bool:
+        """Record the camera state; True when it changed."""
+        track = self.tracks[student_id]
+        changed = track.camera != state
+        track.camera = state
+        return changed
+
+    # -- timing ---------------------------------------------------------------------------
+
+    def first_delay(self) -> float:
+        p = self.policy
+        return self._rng.uniform(p.first_prompt_min_s, p.first_prompt_max_s)
+
+    def next_delay(self) -> float:
+        p = self.policy
+        return self._rng.uniform(p.interval_min_s, p.interval_max_s)
+
+    # -- prompts ----------------------------------------------------------------------------
+
+    def can_issue(self, student_id: str) -> bool:
+        track = self.tracks.get(student_id)
+        return (
+            not self.ended and track is not None and track.connected and track.open_prompt is None
+        )
+
+    def issue(self, student_id: str, prompt_id: str, now: datetime) -> OpenPrompt:
+        if not self.can_issue(student_id):
+            raise RulesError(f"cannot issue a prompt to {student_id}")
+        challenge = "none"
+        if self._rng.random() < self.policy.challenge_probability:
+            challenge = self._rng.choice(CHALLENGES)
+        prompt = OpenPrompt(
+            prompt_id=prompt_id,
+            student_id=student_id,
+            issued_at=now,
+            deadline=now + timedelta(seconds=self.policy.deadline_s),
+            challenge=challenge,
+            max_frames=self.policy.max_frames,
+        )
+        track = self.tracks[student_id]
+        track.open_prompt = prompt
+        track.counts.issued += 1
+        self._open[prompt_id] = prompt
+        return prompt
+
+    def open_prompt(self, prompt_id: str) -> OpenPrompt | None:
+        return self._open.get(prompt_id)
+
+    def open_prompts(self) -> list[OpenPrompt]:
+        return list(self._open.values())
+
+    def begin_frame(self, student_id: str, prompt_id: str, now: datetime) -> FrameTicket | Refusal:
+        """Admit one frame for judging, or say why it is refused.
+
+        A frame is only ever the answer to the sender's own open prompt, before its deadline,
+        within ``max_frames``.
+        """
+        track = self.tracks.get(student_id)
+        if track is None:
+            return Refusal.UNKNOWN_PROMPT
+        prompt = track.open_prompt
+        if prompt is None or prompt.prompt_id != prompt_id:
+            if track.recent.get(prompt_id):
+                return Refusal.EXPIRED
+            return Refusal.UNKNOWN_PROMPT
+        if prompt.deadline_passed or now > prompt.deadline + DEADLINE_GRACE:
+            return Refusal.EXPIRED
+        if prompt.attempts_left <= 0:
+            # Every allowed frame is already being judged.
+            return Refusal.UNKNOWN_PROMPT
+        prompt.frames_started += 1
+        prompt.frames_in_flight += 1
+        return FrameTicket(prompt_id, student_id, prompt.challenge, now)
+
+    def cancel_frame(self, ticket: FrameTicket, now: datetime) -> FrameResult:
+        """Give back the attempt of a frame that could not be judged (the pool was full).
+
+        If the deadline passed meanwhile, this was the frame the prompt waited for: the
+        result then carries the prompt's resolution.
+        """
+        prompt = self._open.get(ticket.prompt_id)
+        if prompt is None:
+            return FrameResult(ticket.prompt_id, Refusal.RATE_LIMITED, True, 0, None)
+        prompt.frames_started -= 1
+        prompt.frames_in_flight -= 1
+        if prompt.deadline_passed:
+            if prompt.frames_in_flight:
+                return FrameResult(ticket.prompt_id, Refusal.RATE_LIMITED, False, 0, None)
+            resolution = self._resolve(prompt, self._deadline_status(prompt), now, True)
+            return FrameResult(ticket.prompt_id, Refusal.RATE_LIMITED, True, 0, resolution)
+        return FrameResult(
+            ticket.prompt_id, Refusal.RATE_LIMITED, False, prompt.attempts_left, None
+        )
+
+    def finish_frame(
+        self, ticket: FrameTicket, outcome: str, passed: bool, now: datetime
+    ) -> FrameResult:
+        """Apply one judged frame's outcome to its prompt."""
+        prompt = self._open.get(ticket.prompt_id)
+        if prompt is None:
+            # A concurrent frame already resolved the prompt (or the lesson ended): this
+            # verdict is logged only and does not change what the tutor sees.
+            return FrameResult(ticket.prompt_id, outcome, True, 0, None)
+        track = self.tracks[ticket.student_id]
+        track.last_outcome = outcome
+        track.last_check_at = now
+        prompt.frames_in_flight -= 1
+        if passed:
+            resolution = self._resolve(prompt, PromptStatus.PASSED, now, False)
+            return FrameResult(ticket.prompt_id, outcome, True, 0, resolution)
+        out_of_frames = prompt.attempts_left <= 0 and prompt.frames_in_flight == 0
+        if out_of_frames or (prompt.deadline_passed and prompt.frames_in_flight == 0):
+            resolution = self._resolve(
+                prompt, PromptStatus.FAILED, now, by_deadline=not out_of_frames
+            )
+            return FrameResult(ticket.prompt_id, outcome, True, 0, resolution)
+        attempts_left = 0 if prompt.deadline_passed else prompt.attempts_left
+        return FrameResult(ticket.prompt_id, outcome, False, attempts_left, None)
+
+    def deadline(self, prompt_id: str, now: datetime) -> Resolution | None:
+        """The prompt's deadline came. Resolves it unless a frame is still being judged."""
+        prompt = self._open.get(prompt_id)
+        if prompt is None:
+            return None
+        if prompt.frames_in_flight > 0:
+            prompt.deadline_passed = True
+            return None
+        return self._resolve(prompt, self._deadline_status(prompt), now, True)
+
+    def end(self, now: datetime) -> list[Resolution]:
+        """The lesson ended: cancel every open prompt; no new prompt can be issued."""
+        self.ended = True
+        return [
+            self._resolve(prompt, PromptStatus.CANCELLED, now, True)
+            for prompt in list(self._open.values())
+        ]
+
+    @staticmethod
+    def _deadline_status(prompt: OpenPrompt) -> PromptStatus:
+        return PromptStatus.FAILED if prompt.frames_started else PromptStatus.MISSED
+
+    def _resolve(
+        self, prompt: OpenPrompt, status: PromptStatus, now: datetime, by_deadline: bool
+    ) -> Resolution:
+        del self._open[prompt.prompt_id]
+        track = self.tracks[prompt.student_id]
+        track.open_prompt = None
+        track.counts.add(status)
+        track.remember(prompt.prompt_id, by_deadline=by_deadline)
+        if status is not PromptStatus.CANCELLED:
+            track.last_status = status
+            if status is PromptStatus.MISSED:
+                track.last_outcome = "missed"
+                track.last_check_at = now
+        return Resolution(prompt.prompt_id, prompt.student_id, status, now)
+
+
+# -- the attendance decision ------------------------------------------------------------------
+
+
+def connected_seconds(
+    intervals: Iterable[tuple[datetime, datetime | None]],
+    live_from: datetime,
+    live_to: datetime,
+) -> float:
+    """Seconds connected within the live window; overlapping connections count once.
+
+    An interval still open (``None`` end) counts up to ``live_to``.
+    """
+    clipped = sorted(
+        (max(start, live_from), min(end or live_to, live_to)) for start, end in intervals
+    )
+    total = 0.0
+    current_start: datetime | None = None
+    current_end: datetime | None = None
+    for start, end in clipped:
+        if end <= start:
+            continue
+        if current_end is None or start > current_end:
+            if current_start is not None and current_end is not None:
+                total += (current_end - current_start).total_seconds()
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_start is not None and current_end is not None:
+        total += (current_end - current_start).total_seconds()
+    return total
+
+
+def decide_attendance(
+    counts: Counts, connected_s: float, live_s: float, policy: Policy
+) -> Attendance:
+    """A whole lesson's verdict for one student, by the course's stated policy.
+
+    present: passed/resolved >= present_ratio and connected >= present_connected_ratio of
+    the live time; partial: passed/resolved >= partial_ratio; absent otherwise. A student
+    who answered no prompt is absent, never present.
+    """
+    ratio = counts.ratio
+    if ratio is None or counts.passed == 0:
+        return Attendance.ABSENT
+    connected_ratio = connected_s / live_s if live_s > 0 else 0.0
+    if _at_least(ratio, policy.present_ratio) and _at_least(
+        connected_ratio, policy.present_connected_ratio
+    ):
+        return Attendance.PRESENT
+    if _at_least(ratio, policy.partial_ratio):
+        return Attendance.PARTIAL
+    return Attendance.ABSENT
+
+
+def _at_least(value: float, threshold: float) -> bool:
+    # Exactly at the threshold counts, also when division left a last-digit rounding error
+    # (3060.68 s of 3600.8 s is 85 %, but divides to 0.8499999999999999).
+    return value >= threshold - 1e-9
