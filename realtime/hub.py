@@ -1,0 +1,594 @@
+"""The lesson hub: connects the classroom rules to sockets, storage and vision.
+
+For every event it decodes nothing itself (the namespaces do), asks the rules what happens,
+persists the decision, then emits it. Timers issue prompts and resolve deadlines; the tasks
+they start are kept referenced until they finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import socketio
+
+from realtime import payloads
+from realtime.live import LiveLesson, load_live_lesson
+from realtime.rules import DEADLINE_GRACE, FrameTicket, Policy, Refusal, Resolution
+from storage import repositories as repo
+from storage.db import Sessions
+from storage.models import LessonStatus, Role
+from vision import Challenge, PoolClosed, PoolSaturated, VisionPool
+
+logger = logging.getLogger(__name__)
+
+STUDENT_NS = "/student"
+TUTOR_NS = "/tutor"
+
+PROTOCOL_HINTS = {
+    Refusal.UNKNOWN_PROMPT: "this prompt is not open for you",
+    Refusal.EXPIRED: "too late for this prompt — wait for the next one",
+    Refusal.RATE_LIMITED: "the server is busy — send the frame again",
+}
+MISSED_HINT = "no frame arrived before the deadline"
+# Per connection: a burst of captures, refilled at a steady rate. A prompt takes at most
+# max_frames (≤ 10) frames, so an honest page never comes near this.
+CAPTURE_BURST = 12
+CAPTURE_REFILL_PER_S = 1.0
+
+
+class Refused(Exception):
+    """A connection is refused; ``code`` is one of DESIGN's refusal codes."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _TokenDecoder:
+    """What the hub needs from the token codec (``server.security.TokenCodec``)."""
+
+    def decode(self, token: object) -> Any: ...
+
+
+@dataclass(slots=True)
+class Connection:
+    sid: str
+    user_id: uuid.UUID
+    lesson_id: uuid.UUID
+    role: Role
+    presence_id: uuid.UUID | None = None
+    tokens: float = CAPTURE_BURST
+    refilled_at: float = 0.0
+
+    def take_capture_token(self, now: float) -> bool:
+        self.tokens = min(
+            CAPTURE_BURST, self.tokens + (now - self.refilled_at) * CAPTURE_REFILL_PER_S
+        )
+        self.refilled_at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def students_room(lesson_id: uuid.UUID) -> str:
+    return f"lesson:{lesson_id}:students"
+
+
+def student_room(lesson_id: uuid.UUID, student_id: str) -> str:
+    return f"lesson:{lesson_id}:student:{student_id}"
+
+
+def tutors_room(lesson_id: uuid.UUID) -> str:
+    return f"lesson:{lesson_id}:tutors"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LessonHub:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+        self._sessions: Sessions | None = None
+        self._vision: VisionPool | None = None
+        self._tokens: Any = None
+        self._lessons: dict[uuid.UUID, LiveLesson] = {}
+        self._loading: dict[uuid.UUID, asyncio.Future[LiveLesson]] = {}
+        self._connections: dict[str, Connection] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self, *, sessions: Sessions, vision: VisionPool, tokens: Any) -> None:
+        self._sessions = sessions
+        self._vision = vision
+        self._tokens = tokens
+
+    async def stop(self) -> None:
+        """Stop timers, let running work finish, and close this process's presence records."""
+        for live in self._lessons.values():
+            live.cancel_timers()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
+        at = _now()
+        open_ids = [c.presence_id for c in self._connections.values() if c.presence_id]
+        if open_ids and self._sessions is not None:
+            async with self._sessions() as s, s.begin():
+                for presence_id in open_ids:
+                    await repo.close_presence(s, interval_id=presence_id, at=at)
+        self._connections.clear()
+        self._lessons.clear()
+
+    @property
+    def sessions(self) -> Sessions:
+        assert self._sessions is not None, "LessonHub.start() was not called"
+        return self._sessions
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=what)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("task %s failed", task.get_name(), exc_info=exc)
+
+    @property
+    def connection_counts(self) -> dict[str, int]:
+        students = sum(1 for c in self._connections.values() if c.role is Role.STUDENT)
+        return {"students": students, "tutors": len(self._connections) - students}
+
+    # -- connecting ---------------------------------------------------------------------------
+
+    async def authenticate(self, auth: Any, namespace: str) -> tuple[Connection, LiveLesson]:
+        """Check the token, role and lesson of a new connection, or raise :class:`Refused`."""
+        try:
+            parsed = payloads.connect_auth(auth)
+        except payloads.PayloadError as exc:
+            raise Refused("bad_request", str(exc)) from None
+        try:
+            claims = self._tokens.decode(parsed.token)
+        except Exception:
+            raise Refused("unauthorized", "the token is invalid or has expired") from None
+        async with self.sessions() as s:
+            user = await repo.get_user(s, user_id=claims.user_id)
+            if user is None or user.disabled:
+                raise Refused("unauthorized", "the token's user no longer exists or is disabled")
+            found = await repo.get_lesson_with_course(s, lesson_id=parsed.lesson_id)
+            if found is None:
+                raise Refused("bad_request", "no such lesson")
+            lesson, course = found
+            if namespace == STUDENT_NS:
+                if user.role is not Role.STUDENT:
+                    raise Refused("forbidden", "only students connect to /student")
+                if not await repo.is_enrolled(s, course_id=course.id, student_id=user.id):
+                    raise Refused("not_enrolled", "you are not enrolled in this lesson's course")
+            elif user.role is Role.STUDENT or (
+                user.role is Role.TUTOR and course.tutor_id != user.id
+            ):
+                raise Refused("forbidden", "only this course's tutor or an admin may watch")
+            if lesson.status is not LessonStatus.LIVE:
+                raise Refused("lesson_not_live", f"the lesson is {lesson.status.value}, not live")
+        live = await self._live(lesson.id)
+        conn = Connection(sid="", user_id=user.id, lesson_id=lesson.id, role=user.role)
+        return conn, live
+
+    async def _live(self, lesson_id: uuid.UUID) -> LiveLesson:
+        """This process's state of a live lesson, loaded once even under concurrent joins."""
+        if (live := self._lessons.get(lesson_id)) is not None:
+            return live
+        if (pending := self._loading.get(lesson_id)) is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[LiveLesson] = asyncio.get_running_loop().create_future()
+        self._loading[lesson_id] = future
+        try:
+            live = await self._load(lesson_id)
+            self._lessons[lesson_id] = live
+            future.set_result(live)
+            return live
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so a failure with no waiter is not reported
+            raise
+        finally:
+            del self._loading[lesson_id]
+
+    async def _load(self, lesson_id: uuid.UUID) -> LiveLesson:
+        now = _now()
+        async with self.sessions() as s:
+            found = await repo.get_lesson_with_course(s, lesson_id=lesson_id)
+            assert found is not None
+            lesson, course = found
+            live, overdue = await load_live_lesson(
+                s, lesson, course.tutor_id, Policy.from_stored(course.policy), now
+            )
+        for prompt_id in overdue:
+            self._on_deadline(live, prompt_id)
+        for prompt in live.classroom.open_prompts():
+            if prompt.prompt_id not in overdue:
+                self._arm_deadline(live, prompt.prompt_id, prompt.deadline)
+        logger.info("lesson %s loaded: %d students", lesson_id, len(live.classroom.tracks))
+        return live
+
+    async def student_joined(self, sid: str, conn: Connection, live: LiveLesson) -> None:
+        conn.sid = sid
+        conn.refilled_at = time.monotonic()
+        student_id = str(conn.user_id)
+        now = _now()
+        async with self.sessions() as s, s.begin():
+            interval = await repo.open_presence(
+                s, lesson_id=live.lesson_id, student_id=conn.user_id, at=now
+            )
+        conn.presence_id = interval.id
+        self._connections[sid] = conn
+        await self.sio.enter_room(sid, students_room(live.lesson_id), namespace=STUDENT_NS)
+        await self.sio.enter_room(
+            sid, student_room(live.lesson_id, student_id), namespace=STUDENT_NS
+        )
+        live.classroom.connect(student_id)
+        track = live.classroom.track(student_id)
+        logger.info("student %s joined lesson %s (sid %s)", student_id, live.lesson_id, sid)
+        if track.open_prompt is not None:
+            # Reconnected while a prompt is open: send the same prompt, never a second one.
+            self.spawn(self._resend_prompt(sid, live, student_id), f"resend-{sid}")
+        elif student_id not in live.next_prompt:
+            self._schedule(live, student_id, live.classroom.first_delay())
+        self.spawn(self._broadcast_state(live, student_id), f"state-{student_id}")
+
+    async def tutor_joined(self, sid: str, conn: Connection, live: LiveLesson) -> None:
+        conn.sid = sid
+        self._connections[sid] = conn
+        await self.sio.enter_room(sid, tutors_room(live.lesson_id), namespace=TUTOR_NS)
+        logger.info("tutor %s joined lesson %s (sid %s)", conn.user_id, live.lesson_id, sid)
+        self.spawn(self._send_roster(sid, live), f"roster-{sid}")
+
+    async def left(self, sid: str) -> None:
+        conn = self._connections.pop(sid, None)
+        if conn is None:
+            return
+        logger.info("%s %s left lesson %s (sid %s)", conn.role, conn.user_id, conn.lesson_id, sid)
+        if conn.presence_id is not None:
+            async with self.sessions() as s, s.begin():
+                await repo.close_presence(s, interval_id=conn.presence_id, at=_now())
+        live = self._lessons.get(conn.lesson_id)
+        if conn.role is not Role.STUDENT or live is None:
+            return
+        student_id = str(conn.user_id)
+        went_offline = live.classroom.disconnect(student_id)
+        # Offline: no new prompt. An open prompt keeps its deadline and resolves then.
+        if went_offline and (handle := live.next_prompt.pop(student_id, None)) is not None:
+            handle.cancel()
+        await self._broadcast_state(live, student_id)
+
+    # -- prompts ------------------------------------------------------------------------------
+
+    def _schedule(self, live: LiveLesson, student_id: str, delay: float) -> None:
+        if (old := live.next_prompt.pop(student_id, None)) is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        live.next_prompt[student_id] = loop.call_later(
+            delay, self._on_prompt_timer, live, student_id
+        )
+
+    def _on_prompt_timer(self, live: LiveLesson, student_id: str) -> None:
+        live.next_prompt.pop(student_id, None)
+        self.spawn(self.issue_prompt(live, student_id), f"prompt-{student_id}")
+
+    def _arm_deadline(self, live: LiveLesson, prompt_id: str, deadline: datetime) -> None:
+        delay = (deadline + DEADLINE_GRACE - _now()).total_seconds()
+        loop = asyncio.get_running_loop()
+        live.deadlines[prompt_id] = loop.call_later(
+            max(0.0, delay), self._on_deadline, live, prompt_id
+        )
+
+    def _on_deadline(self, live: LiveLesson, prompt_id: str) -> None:
+        live.deadlines.pop(prompt_id, None)
+        resolution = live.classroom.deadline(prompt_id, _now())
+        if resolution is not None:
+            self.spawn(self._resolved(live, resolution, None), f"deadline-{prompt_id}")
+
+    async def issue_prompt(self, live: LiveLesson, student_id: str) -> bool:
+        """Open a prompt for the student now, if they are connected and have none open."""
+        if not live.classroom.can_issue(student_id):
+            return False
+        prompt_id = secrets.token_urlsafe(16)  # 128 random bits
+        prompt = live.classroom.issue(student_id, prompt_id, _now())
+        async with self.sessions() as s, s.begin():
+            await repo.add_prompt(
+                s,
+                prompt_id=prompt_id,
+                lesson_id=live.lesson_id,
+                student_id=uuid.UUID(student_id),
+                issued_at=prompt.issued_at,
+                deadline=prompt.deadline,
+                challenge=prompt.challenge,
+            )
+        self._arm_deadline(live, prompt_id, prompt.deadline)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("prompt %s issued to %s in %s", prompt_id, student_id, live.lesson_id)
+        await self.sio.emit(
+            "prompt",
+            self._prompt_payload(live, student_id),
+            room=student_room(live.lesson_id, student_id),
+            namespace=STUDENT_NS,
+        )
+        await self._broadcast_state(live, student_id)
+        return True
+
+    def _prompt_payload(self, live: LiveLesson, student_id: str) -> dict[str, Any]:
+        prompt = live.classroom.track(student_id).open_prompt
+        assert prompt is not None
+        remaining = (prompt.deadline - _now()).total_seconds()
+        return {
+            "prompt_id": prompt.prompt_id,
+            "challenge": prompt.challenge,
+            # Time left to answer, in milliseconds from receipt: immune to clock skew.
+            "deadline_ms": max(0, int(remaining * 1000)),
+            "max_frames": prompt.max_frames,
+        }
+
+    async def _resend_prompt(self, sid: str, live: LiveLesson, student_id: str) -> None:
+        if live.classroom.track(student_id).open_prompt is not None:
+            payload = self._prompt_payload(live, student_id)
+            await self.sio.emit("prompt", payload, to=sid, namespace=STUDENT_NS)
+
+    async def _resolved(
+        self, live: LiveLesson, resolution: Resolution, check: dict[str, Any] | None
+    ) -> None:
+        """Persist a prompt's resolution (with the deciding check), tell the student and tutors."""
+        async with self.sessions() as s, s.begin():
+            if check is not None:
+                await repo.add_check(s, **check)
+            await repo.resolve_prompt(
+                s, prompt_id=resolution.prompt_id, status=resolution.status, at=resolution.at
+            )
+        student_id = resolution.student_id
+        track = live.classroom.track(student_id)
+        if check is None:  # resolved by its deadline
+            outcome = "missed" if resolution.status == "missed" else (track.last_outcome or "")
+            await self.sio.emit(
+                "verdict",
+                payloads.frame_reply(
+                    resolution.prompt_id,
+                    outcome,
+                    final=True,
+                    attempts_left=0,
+                    hint=MISSED_HINT if outcome == "missed" else None,
+                    status=resolution.status.value,
+                ),
+                room=student_room(live.lesson_id, student_id),
+                namespace=STUDENT_NS,
+            )
+        if track.connected and not live.classroom.ended:
+            self._schedule(live, student_id, live.classroom.next_delay())
+        await self._broadcast_state(live, student_id)
+
+    # -- frames -------------------------------------------------------------------------------
+
+    async def capture(self, sid: str, data: Any) -> dict[str, Any]:
+        """Judge one frame sent for a prompt; returns the ack."""
+        conn = self._connections.get(sid)
+        echo_id = payloads.prompt_id_of(data)
+        if conn is None:
+            return payloads.frame_reply(
+                echo_id,
+                Refusal.UNKNOWN_PROMPT,
+                final=True,
+                attempts_left=0,
+                hint="not connected to a lesson",
+            )
+        live = self._lessons.get(conn.lesson_id)
+        if live is None:
+            return self._refusal(echo_id, Refusal.UNKNOWN_PROMPT)
+        if not conn.take_capture_token(time.monotonic()):
+            logger.warning("captures rate-limited for sid %s in lesson %s", sid, conn.lesson_id)
+            return self._refusal(echo_id, Refusal.RATE_LIMITED, final=False)
+        try:
+            frame = payloads.capture(data)
+        except payloads.PayloadError as exc:
+            if echo_id is None:
+                return self._refusal(None, Refusal.UNKNOWN_PROMPT)
+            open_prompt = live.classroom.open_prompt(echo_id)
+            return payloads.frame_reply(
+                echo_id,
+                "bad_image",
+                final=False,
+                attempts_left=open_prompt.attempts_left if open_prompt else 0,
+                hint=str(exc),
+            )
+        student_id = str(conn.user_id)
+        received = _now()
+        ticket = live.classroom.begin_frame(student_id, frame.prompt_id, received)
+        if isinstance(ticket, Refusal):
+            return self._refusal(frame.prompt_id, ticket)
+        return await self._judge(live, conn, ticket, frame.image)
+
+    def _refusal(
+        self, prompt_id: str | None, refusal: Refusal, *, final: bool = True, attempts_left: int = 0
+    ) -> dict[str, Any]:
+        return payloads.frame_reply(
+            prompt_id,
+            refusal.value,
+            final=final,
+            attempts_left=attempts_left,
+            hint=PROTOCOL_HINTS[refusal],
+        )
+
+    async def _judge(
+        self, live: LiveLesson, conn: Connection, ticket: FrameTicket, image: bytes
+    ) -> dict[str, Any]:
+        assert self._vision is not None
+        try:
+            verdict = await self._vision.judge(image, Challenge(ticket.challenge))
+        except (PoolSaturated, PoolClosed):
+            cancelled = live.classroom.cancel_frame(ticket, _now())
+            if cancelled.resolution is not None:
+                await self._resolved(live, cancelled.resolution, None)
+            return self._refusal(
+                ticket.prompt_id,
+                Refusal.RATE_LIMITED,
+                final=cancelled.final,
+                attempts_left=cancelled.attempts_left,
+            )
+        except BaseException:
+            cancelled = live.classroom.cancel_frame(ticket, _now())
+            if cancelled.resolution is not None:
+                self.spawn(self._resolved(live, cancelled.resolution, None), "resolve")
+            raise
+        result = live.classroom.finish_frame(ticket, verdict.outcome, verdict.passed, _now())
+        check = {
+            "prompt_id": ticket.prompt_id,
+            "lesson_id": live.lesson_id,
+            "student_id": conn.user_id,
+            "received_at": ticket.received_at,
+            "outcome": verdict.outcome.value,
+            "face_count": verdict.face_count,
+            "score": verdict.score,
+            "yaw": verdict.yaw,
+            "pitch": verdict.pitch,
+            "brightness": verdict.brightness,
+            "sharpness": verdict.sharpness,
+            "frame_sha256": verdict.sha256,
+            "detector_version": verdict.detector_version,
+        }
+        logger.info(
+            "check %s for %s in lesson %s: %s",
+            ticket.prompt_id,
+            conn.user_id,
+            live.lesson_id,
+            verdict.outcome,
+        )
+        reply = payloads.frame_reply(
+            ticket.prompt_id,
+            verdict.outcome.value,
+            final=result.final,
+            attempts_left=result.attempts_left,
+            hint=verdict.hint,
+            status=result.resolution.status.value if result.resolution else None,
+        )
+        if result.resolution is not None:
+            await self._resolved(live, result.resolution, check)
+            await self.sio.emit(
+                "verdict",
+                reply,
+                room=student_room(live.lesson_id, ticket.student_id),
+                namespace=STUDENT_NS,
+            )
+        else:
+            async with self.sessions() as s, s.begin():
+                await repo.add_check(s, **check)
+            await self._broadcast_state(live, ticket.student_id)
+        return reply
+
+    # -- student and tutor events ------------------------------------------------------------------
+
+    async def camera(self, sid: str, data: Any) -> dict[str, Any]:
+        conn = self._connections.get(sid)
+        live = self._lessons.get(conn.lesson_id) if conn else None
+        if conn is None or live is None:
+            return {"ok": False, "error": "not connected to a lesson"}
+        try:
+            state = payloads.camera_state(data)
+        except payloads.PayloadError as exc:
+            return {"ok": False, "error": str(exc)}
+        if live.classroom.set_camera(str(conn.user_id), state):
+            await self._broadcast_state(live, str(conn.user_id))
+        return {"ok": True}
+
+    async def check_now(self, sid: str, data: Any) -> dict[str, Any]:
+        conn = self._connections.get(sid)
+        live = self._lessons.get(conn.lesson_id) if conn else None
+        if conn is None or live is None:
+            return {"issued": 0, "error": "not connected to a lesson"}
+        try:
+            target = payloads.check_now_target(data)
+        except payloads.PayloadError as exc:
+            return {"issued": 0, "error": str(exc)}
+        if target is not None and str(target) not in live.classroom.tracks:
+            return {"issued": 0, "error": "student_id: not enrolled in this lesson"}
+        targets = [str(target)] if target else list(live.classroom.tracks)
+        issued = 0
+        for student_id in targets:
+            if live.classroom.can_issue(student_id):
+                if (handle := live.next_prompt.pop(student_id, None)) is not None:
+                    handle.cancel()
+                issued += await self.issue_prompt(live, student_id)
+        async with self.sessions() as s, s.begin():
+            await repo.audit(
+                s,
+                actor_id=conn.user_id,
+                action="lesson.check_now",
+                target_type="lesson",
+                target_id=str(live.lesson_id),
+                detail={"student_id": str(target) if target else None, "issued": issued},
+            )
+        return {"issued": issued}
+
+    async def end_lesson(self, lesson_id: uuid.UUID, actor_id: uuid.UUID) -> bool:
+        """End a live lesson: cancel open prompts, tell everyone, close student sockets."""
+        now = _now()
+        async with self.sessions() as s, s.begin():
+            ended = await repo.end_lesson(s, lesson_id=lesson_id, at=now)
+            if ended:
+                await repo.audit(
+                    s,
+                    actor_id=actor_id,
+                    action="lesson.end",
+                    target_type="lesson",
+                    target_id=str(lesson_id),
+                )
+        live = self._lessons.pop(lesson_id, None)
+        if live is not None:
+            live.cancel_timers()
+            cancelled = live.classroom.end(now)
+            async with self.sessions() as s, s.begin():
+                for resolution in cancelled:
+                    await repo.resolve_prompt(
+                        s, prompt_id=resolution.prompt_id, status=resolution.status, at=now
+                    )
+        if not ended and live is None:
+            return False
+        logger.info("lesson %s ended by %s", lesson_id, actor_id)
+        message = {"lesson_id": str(lesson_id)}
+        await self.sio.emit(
+            "lesson_ended", message, room=students_room(lesson_id), namespace=STUDENT_NS
+        )
+        await self.sio.emit(
+            "lesson_ended", message, room=tutors_room(lesson_id), namespace=TUTOR_NS
+        )
+        for sid, conn in list(self._connections.items()):
+            if conn.lesson_id == lesson_id and conn.role is Role.STUDENT:
+                await self.sio.disconnect(sid, namespace=STUDENT_NS)
+        return True
+
+    # -- tutor updates ----------------------------------------------------------------------------
+
+    async def _send_roster(self, sid: str, live: LiveLesson) -> None:
+        students = [payloads.student_state(t) for t in live.classroom.tracks.values()]
+        students.sort(key=lambda s: (s["name"].casefold(), s["student_id"]))
+        await self.sio.emit(
+            "roster",
+            {"lesson_id": str(live.lesson_id), "students": students},
+            to=sid,
+            namespace=TUTOR_NS,
+        )
+
+    async def _broadcast_state(self, live: LiveLesson, student_id: str) -> None:
+        state = payloads.student_state(live.classroom.track(student_id))
+        await self.sio.emit(
+            "attendance", state, room=tutors_room(live.lesson_id), namespace=TUTOR_NS
+        )
+
+    def connection(self, sid: str) -> Connection | None:
+        return self._connections.get(sid)
