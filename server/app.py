@@ -1,0 +1,87 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute
+
+from realtime.server import create_socket_server
+from server import bootstrap
+from server.problems import Problem, handle_http_exception, handle_problem
+from server.routes import auth, courses, health, lessons, users
+from server.security import TokenCodec
+from server.services import Services
+from server.settings import Settings
+from storage.db import create_schema, make_engine, make_sessions
+from vision import ImageLimits, VisionPool
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    """Build the whole server: Starlette for HTTP, wrapped by the Socket.IO app."""
+    settings = settings or Settings()
+    sio, hub = create_socket_server(
+        message_queue_url=settings.message_queue_url,
+        max_message_bytes=settings.max_socket_message_bytes,
+        ping_interval_s=settings.ping_interval_s,
+        ping_timeout_s=settings.ping_timeout_s,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        engine = make_engine(settings.database_url)
+        sessions = make_sessions(engine)
+        vision = VisionPool(
+            workers=settings.vision_workers,
+            max_pending=settings.vision_max_pending,
+            limits=ImageLimits(
+                max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+            ),
+            min_confidence=settings.min_face_confidence,
+        )
+        try:
+            if engine.dialect.name == "sqlite":
+                await create_schema(engine)
+            await bootstrap.on_start(sessions, settings)
+            await vision.warm_up()
+            tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
+            hub.start(sessions=sessions, vision=vision, tokens=tokens)
+            services = Services(
+                settings=settings,
+                engine=engine,
+                sessions=sessions,
+                tokens=tokens,
+                vision=vision,
+                hub=hub,
+            )
+            logger.info("serving (database %s)", engine.dialect.name)
+            yield {"services": services}
+        finally:
+            await hub.stop()
+            # close() waits for frames being judged: not on the event loop.
+            await asyncio.to_thread(vision.close)
+            await engine.dispose()
+
+    routes: list[BaseRoute] = [
+        *auth.routes,
+        *users.routes,
+        *courses.routes,
+        *lessons.routes,
+        *health.routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={Problem: handle_problem, HTTPException: handle_http_exception},
+        lifespan=lifespan,
+    )
+    # No on_startup/on_shutdown here: Starlette's lifespan must run.
+    return socketio.ASGIApp(sio, other_asgi_app=app)

@@ -1,0 +1,90 @@
+"""The `trust-lesson` command: serve, demo, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from server.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trust-lesson", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start one server process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    demo = sub.add_parser("demo", help="seed a demo course with a live lesson")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="only when the database holds no users yet"
+    )
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"trust-lesson: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, args.log_level)
+    if args.command == "demo":
+        return asyncio.run(_demo(settings, only_if_empty=args.if_empty))
+    return asyncio.run(_migrate(settings))
+
+
+def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    return 0
+
+
+async def _demo(settings: Settings, *, only_if_empty: bool) -> int:
+    from server import demo
+    from storage import repositories as repo
+    from storage.db import create_schema, make_engine, make_sessions
+
+    if settings.env == "production":
+        print("trust-lesson: the demo is not seeded in production (TL_ENV)", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        await create_schema(engine)
+        sessions = make_sessions(engine)
+        if only_if_empty:
+            async with sessions() as s:
+                foreign = await repo.count_users(s) > 0 and (
+                    await repo.get_user_by_email(s, email=demo.TUTOR[0]) is None
+                )
+            if foreign:
+                print("trust-lesson: the database already has users; no demo seeded")
+                return 0
+        print(demo.describe(await demo.seed(sessions), settings.public_url))
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.db import create_schema, make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        await create_schema(engine)
+    finally:
+        await engine.dispose()
+    print("trust-lesson: schema is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""`trust-lesson demo`: a tutor, three students, a course and a live lesson to try things on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from server.schemas import PolicyIn
+from server.security import hash_password
+from storage import repositories as repo
+from storage.db import Sessions
+from storage.models import LessonStatus, Role
+from storage.types import utcnow
+
+DEMO_PASSWORD = "demo-password"
+ADMIN = ("admin@demo.test", "Demo Admin")
+TUTOR = ("tutor@demo.test", "Tess Tutor")
+STUDENTS = (
+    ("ada@demo.test", "Ada Student"),
+    ("ben@demo.test", "Ben Student"),
+    ("cleo@demo.test", "Cleo Student"),
+)
+# Livelier than the production defaults, so a person trying the demo sees prompts soon.
+DEMO_POLICY = PolicyIn(
+    interval_min_s=20, interval_max_s=45, first_prompt_min_s=3, first_prompt_max_s=8
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    lesson_id: str
+    course_id: str
+    created: bool
+
+
+async def seed(sessions: Sessions) -> Demo:
+    """Create the demo records (idempotent: an existing demo is reused)."""
+    password_hash = await hash_password(DEMO_PASSWORD)
+    async with sessions() as s, s.begin():
+        tutor = await repo.get_user_by_email(s, email=TUTOR[0])
+        if tutor is not None:
+            lesson = await repo.demo_lesson(s, tutor_id=tutor.id)
+            if lesson is not None:
+                return Demo(str(lesson.id), str(lesson.course_id), created=False)
+        users = {}
+        for (email, name), role in [
+            (ADMIN, Role.ADMIN),
+            (TUTOR, Role.TUTOR),
+            *[(student, Role.STUDENT) for student in STUDENTS],
+        ]:
+            user = await repo.get_user_by_email(s, email=email)
+            if user is None:
+                user = await repo.add_user(
+                    s, email=email, name=name, role=role, password_hash=password_hash
+                )
+            users[email] = user
+        course = await repo.add_course(
+            s,
+            title="Defensive Driving — theory",
+            tutor_id=users[TUTOR[0]].id,
+            policy=DEMO_POLICY.model_dump(),
+        )
+        await repo.add_enrolments(
+            s, course_id=course.id, student_ids=[users[email].id for email, _ in STUDENTS]
+        )
+        now = utcnow()
+        lesson = await repo.add_lesson(
+            s,
+            course_id=course.id,
+            title="Lesson 1: hazard perception",
+            scheduled_start=now,
+            scheduled_end=now + timedelta(hours=2),
+        )
+        lesson.status = LessonStatus.LIVE
+        lesson.started_at = now
+    return Demo(str(lesson.id), str(course.id), created=True)
+
+
+def describe(demo: Demo, public_url: str) -> str:
+    base = public_url.rstrip("/")
+    students = "\n".join(f"    {email:<22} {name}" for email, name in STUDENTS)
+    return f"""\
+Trust Lesson Live demo {"created" if demo.created else "(already there)"}
+  lesson:  {demo.lesson_id}  (live)
+  course:  {demo.course_id}
+  student page:    {base}/student/lessons/{demo.lesson_id}
+  tutor dashboard: {base}/tutor/lessons/{demo.lesson_id}
+  API:             {base}/api  (health: {base}/api/health)
+  logins (password for all: {DEMO_PASSWORD}):
+    {ADMIN[0]:<22} admin
+    {TUTOR[0]:<22} tutor
+{students}
+"""

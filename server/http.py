@@ -1,0 +1,82 @@
+"""Helpers shared by the HTTP handlers: the services, the caller, the body."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from server.problems import Problem, forbidden, not_found, unauthorized, validation_problem
+from server.security import InvalidToken
+from server.services import Services
+from storage import repositories as repo
+from storage.models import Role, User
+
+MAX_BODY_BYTES = 1_000_000
+M = TypeVar("M", bound=BaseModel)
+
+
+def services(request: Request) -> Services:
+    svc = request.state.services
+    assert isinstance(svc, Services)
+    return svc
+
+
+async def read_body(request: Request, model: type[M]) -> M:
+    """Parse and validate a JSON body; every failure names what is wrong."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise Problem(415, "Unsupported Media Type", "send the body as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise Problem(413, "Content Too Large", f"the body may be at most {MAX_BODY_BYTES} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise Problem(
+                413, "Content Too Large", f"the body may be at most {MAX_BODY_BYTES} bytes"
+            )
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(400, "Bad Request", f"the body is not valid JSON: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc) from exc
+
+
+def path_id(request: Request, name: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params[name])
+    except ValueError:
+        # Not a well-formed id, so no such record: the same answer as an unknown one.
+        raise not_found(what) from None
+
+
+async def current_user(request: Request) -> User:
+    """The caller behind the bearer token; 401 if there is none or it is not valid."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise unauthorized()
+    svc = services(request)
+    try:
+        claims = svc.tokens.decode(token.strip())
+    except InvalidToken:
+        raise unauthorized("the token is invalid or has expired") from None
+    async with svc.sessions() as s:
+        user = await repo.get_user(s, user_id=claims.user_id)
+    if user is None or user.disabled:
+        raise unauthorized("the token's user no longer exists or is disabled")
+    return user
+
+
+async def require(request: Request, *roles: Role) -> User:
+    user = await current_user(request)
+    if user.role not in roles:
+        raise forbidden()
+    return user

@@ -1,0 +1,44 @@
+"""Login and the caller's own record."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from server.http import current_user, read_body, services
+from server.problems import Problem
+from server.schemas import LoginIn, user_out
+from server.security import verify_password
+from storage import repositories as repo
+
+
+async def login(request: Request) -> JSONResponse:
+    body = await read_body(request, LoginIn)
+    svc = services(request)
+    async with svc.sessions() as s:
+        user = await repo.get_user_by_email(s, email=body.email)
+    # One answer for an unknown email, a wrong password and a disabled account:
+    # login errors must not tell which emails exist.
+    ok = await verify_password(user.password_hash if user else None, body.password)
+    if user is None or not ok or user.disabled:
+        raise Problem(401, "Unauthorized", "wrong email or password")
+    token = svc.tokens.issue(user.id, user.role.value)
+    return JSONResponse(
+        {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": svc.tokens.ttl_s,
+            "user": user_out(user),
+        }
+    )
+
+
+async def me(request: Request) -> JSONResponse:
+    return JSONResponse(user_out(await current_user(request)))
+
+
+routes = [
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/me", me, methods=["GET"]),
+]

@@ -1,0 +1,136 @@
+"""Request bodies, validated once at the HTTP boundary, and response shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from realtime.rules import Policy
+from storage.models import Course, Lesson, Role, User
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or " " in value:
+        raise ValueError("not an email address")
+    return value
+
+
+Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
+
+
+class Body(BaseModel):
+    # Unknown fields are refused: a typo in a policy field must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+
+class LoginIn(Body):
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class UserIn(Body):
+    email: Email
+    name: Name
+    role: Role
+    password: Annotated[str, Field(min_length=8, max_length=1024)]
+
+
+class PolicyIn(Body):
+    interval_min_s: float = Field(default=60.0, ge=1, le=86_400)
+    interval_max_s: float = Field(default=180.0, ge=1, le=86_400)
+    first_prompt_min_s: float = Field(default=5.0, ge=0, le=86_400)
+    first_prompt_max_s: float = Field(default=20.0, ge=0, le=86_400)
+    deadline_s: float = Field(default=15.0, ge=1, le=3_600)
+    max_frames: int = Field(default=3, ge=1, le=10)
+    challenge_probability: float = Field(default=0.2, ge=0, le=1)
+    present_ratio: float = Field(default=0.8, ge=0, le=1)
+    present_connected_ratio: float = Field(default=0.85, ge=0, le=1)
+    partial_ratio: float = Field(default=0.5, ge=0, le=1)
+    evidence: Literal["none", "failures", "all"] = "none"
+    retention_days: int = Field(default=30, ge=1, le=3_650)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.interval_min_s > self.interval_max_s:
+            raise ValueError("interval_min_s must not exceed interval_max_s")
+        if self.first_prompt_min_s > self.first_prompt_max_s:
+            raise ValueError("first_prompt_min_s must not exceed first_prompt_max_s")
+        if self.partial_ratio > self.present_ratio:
+            raise ValueError("partial_ratio must not exceed present_ratio")
+        return self
+
+    def to_rules(self) -> Policy:
+        return Policy(**self.model_dump())
+
+
+class CourseIn(Body):
+    title: Name
+    tutor_id: uuid.UUID
+    policy: PolicyIn = Field(default_factory=PolicyIn)
+
+
+class EnrolIn(Body):
+    student_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=1000)]
+
+
+class LessonIn(Body):
+    title: Name
+    scheduled_start: AwareDatetime
+    scheduled_end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.scheduled_end <= self.scheduled_start:
+            raise ValueError("scheduled_end must be after scheduled_start")
+        return self
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def user_out(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "disabled": user.disabled,
+        "created_at": _iso(user.created_at),
+    }
+
+
+def course_out(course: Course) -> dict[str, Any]:
+    return {
+        "id": str(course.id),
+        "title": course.title,
+        "tutor_id": str(course.tutor_id),
+        "policy": course.policy,
+        "created_at": _iso(course.created_at),
+    }
+
+
+def lesson_out(lesson: Lesson) -> dict[str, Any]:
+    return {
+        "id": str(lesson.id),
+        "course_id": str(lesson.course_id),
+        "title": lesson.title,
+        "status": lesson.status.value,
+        "scheduled_start": _iso(lesson.scheduled_start),
+        "scheduled_end": _iso(lesson.scheduled_end),
+        "started_at": _iso(lesson.started_at),
+        "ended_at": _iso(lesson.ended_at),
+    }

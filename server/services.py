@@ -1,0 +1,26 @@
+"""The resources a running server holds, made and closed in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.security import TokenCodec
+from server.settings import Settings
+from storage.db import Sessions
+from vision import VisionPool
+
+if TYPE_CHECKING:
+    from realtime.hub import LessonHub
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: Sessions
+    tokens: TokenCodec
+    vision: VisionPool
+    hub: LessonHub

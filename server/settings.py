@@ -1,0 +1,53 @@
+"""Settings, read once from ``TL_*`` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "development-only-secret-never-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TL_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///trust-lesson.db"
+    message_queue_url: str | None = None
+    secret_key: str = DEV_SECRET
+    admin_email: str | None = None
+    admin_password: str | None = None
+    # The public address printed by `trust-lesson demo`.
+    public_url: str = "http://127.0.0.1:8000"
+
+    token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    vision_workers: int = Field(default=2, ge=1, le=64)
+    # Frames judged or waiting at once, beyond which captures are answered `rate_limited`.
+    vision_max_pending: int = Field(default=16, ge=1, le=10_000)
+    max_image_bytes: int = Field(default=2_000_000, ge=10_000, le=50_000_000)
+    max_image_pixels: int = Field(default=16_000_000, ge=10_000, le=200_000_000)
+    min_face_confidence: float = Field(default=0.5, gt=0.0, lt=1.0)
+    # Socket.IO: how long a silent client is kept before it counts as gone.
+    ping_interval_s: float = Field(default=20.0, gt=0)
+    ping_timeout_s: float = Field(default=20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.env == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "TL_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production"
+                )
+            if self.admin_password is not None and len(self.admin_password) < 12:
+                raise ValueError("TL_ADMIN_PASSWORD must be at least 12 characters in production")
+        if (self.admin_email is None) != (self.admin_password is None):
+            raise ValueError("set both TL_ADMIN_EMAIL and TL_ADMIN_PASSWORD, or neither")
+        return self
+
+    @property
+    def max_socket_message_bytes(self) -> int:
+        # One capture message: the image plus a little framing.
+        return self.max_image_bytes + 16_384
