@@ -1,0 +1,51 @@
+"""A real server for the tests: uvicorn on a free port, in a thread with its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+
+from server.app import create_app
+from server.settings import Settings
+
+ADMIN_EMAIL = "admin@test.example"
+ADMIN_PASSWORD = "admin-password-for-tests"
+
+
+@contextmanager
+def running_server(tmp_dir: Path, **overrides: object) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 at a port the OS chose; yields the base URL."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_dir / 'test.db'}",
+        admin_email=ADMIN_EMAIL,
+        admin_password=ADMIN_PASSWORD,
+        **overrides,  # type: ignore[arg-type]
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve(sockets=[sock])), name="uvicorn", daemon=True
+    )
+    thread.start()
+    for _ in range(600):
+        if server.started or not thread.is_alive():
+            break
+        threading.Event().wait(0.05)
+    if not server.started:
+        raise RuntimeError("the test server did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()

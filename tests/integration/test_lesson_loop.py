@@ -1,0 +1,333 @@
+"""The live lesson loop through a real server and real Socket.IO clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import pytest
+
+from tests.conftest import timeout
+from tests.integration.client import Api, Classroom, Participant, make_classroom
+from tests.vision.images import blank_jpeg, face_jpeg, two_faces_jpeg
+
+
+async def join(
+    participants: list[Participant], url: str, namespace: str, token: str, lesson_id: str
+) -> Participant:
+    p = Participant(url, namespace)
+    participants.append(p)
+    await p.connect(token, lesson_id)
+    return p
+
+
+def state_of(student_id: str, state: str | None = None) -> Any:
+    return lambda data: (
+        data["student_id"] == student_id and (state is None or data["state"] == state)
+    )
+
+
+async def prompted(tutor: Participant, student: Participant, student_id: str) -> dict[str, Any]:
+    seen = {p["prompt_id"] for p in student.received("prompt")}
+    ack = await tutor.call("check_now", {"student_id": student_id})
+    assert ack == {"issued": 1}
+    return dict(await student.wait_for("prompt", lambda p: p["prompt_id"] not in seen))
+
+
+async def test_a_face_frame_verifies_the_student_on_the_tutor_dashboard(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=2)
+    ada = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    roster = await tutor.wait_for("roster")
+    assert roster["lesson_id"] == room.lesson_id
+    # The whole class, connected or not: the dashboard shows who is missing.
+    assert {s["student_id"] for s in roster["students"]} == {s["id"] for s in room.students}
+    assert {s["state"] for s in roster["students"]} == {"offline"}
+
+    student = await join(participants, server_url, "/student", ada["token"], room.lesson_id)
+    await tutor.wait_for("attendance", state_of(ada["id"], "waiting"))
+
+    prompt = await prompted(tutor, student, ada["id"])
+    assert set(prompt) == {"prompt_id", "challenge", "deadline_ms", "max_frames"}
+    assert len(prompt["prompt_id"]) >= 22  # 128 random bits
+    assert 0 < prompt["deadline_ms"] <= 15_000
+    await tutor.wait_for("attendance", state_of(ada["id"], "checking"))
+
+    ack = await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
+    assert ack["prompt_id"] == prompt["prompt_id"]
+    assert ack["outcome"] == "present"
+    assert ack["final"] is True
+
+    verdict = await student.wait_for("verdict")
+    assert verdict["outcome"] == "present"
+    row = await tutor.wait_for("attendance", state_of(ada["id"], "verified"))
+    assert row["connected"] is True
+    assert row["last_outcome"] == "present"
+    assert row["checks"] == {"issued": 1, "passed": 1, "failed": 0, "missed": 0}
+    assert row["ratio"] == 1.0
+    assert row["name"] == ada["name"]
+    assert row["last_check_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("frame", "outcome", "hint_words"),
+    [
+        (blank_jpeg, "no_face", "face"),
+        (two_faces_jpeg, "multiple_faces", "only you"),
+        (lambda: os.urandom(5000), "bad_image", "could not be read"),
+    ],
+    ids=["blank", "two-faces", "random-bytes"],
+)
+async def test_a_failing_frame_is_named_and_leaves_attempts(
+    api: Api,
+    server_url: str,
+    participants: list[Participant],
+    frame: Any,
+    outcome: str,
+    hint_words: str,
+) -> None:
+    room = await make_classroom(api, n_students=1)
+    me = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    prompt = await prompted(tutor, student, me["id"])
+
+    ack = await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": frame()})
+    assert ack["outcome"] == outcome
+    assert ack["final"] is False
+    assert ack["attempts_left"] == prompt["max_frames"] - 1
+    assert hint_words in (ack["hint"] or "")
+    row = await tutor.wait_for("attendance", lambda d: d["last_outcome"] == outcome)
+    assert row["state"] == "checking"  # one bad frame never fails a student on its own
+
+    # A later good frame still passes the prompt.
+    ack = await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
+    assert (ack["outcome"], ack["final"]) == ("present", True)
+    await tutor.wait_for("attendance", state_of(me["id"], "verified"))
+
+
+async def test_max_frames_failures_fail_the_prompt_and_flag_the_student(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=1, policy={"max_frames": 2})
+    me = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    prompt = await prompted(tutor, student, me["id"])
+    acks = [
+        await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": blank_jpeg()})
+        for _ in range(3)
+    ]
+    assert [(a["outcome"], a["final"], a["attempts_left"]) for a in acks] == [
+        ("no_face", False, 1),
+        ("no_face", True, 0),
+        ("unknown_prompt", True, 0),
+    ]
+    verdict = await student.wait_for("verdict")
+    assert (verdict["outcome"], verdict["status"]) == ("no_face", "failed")
+    row = await tutor.wait_for("attendance", state_of(me["id"], "flagged"))
+    assert row["checks"] == {"issued": 1, "passed": 0, "failed": 1, "missed": 0}
+    assert row["ratio"] == 0.0
+
+
+async def test_no_answer_is_missed_and_flags_the_student(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=1, policy={"deadline_s": 1})
+    me = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    prompt = await prompted(tutor, student, me["id"])
+
+    verdict = await student.wait_for("verdict", within=5)
+    assert verdict["prompt_id"] == prompt["prompt_id"]
+    assert (verdict["outcome"], verdict["final"], verdict["status"]) == ("missed", True, "missed")
+    row = await tutor.wait_for("attendance", state_of(me["id"], "flagged"), within=5)
+    assert row["last_outcome"] == "missed"
+    assert row["checks"]["missed"] == 1
+
+    # Answering after the deadline is refused as too late, and changes nothing.
+    ack = await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
+    assert ack["outcome"] == "expired"
+    assert ack["final"] is True
+
+
+async def test_a_frame_after_the_deadline_is_expired_and_not_judged(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=1, policy={"deadline_s": 1})
+    me = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    prompt = await prompted(tutor, student, me["id"])
+    await asyncio.sleep(timeout(2.5))  # the deadline and its one-second grace
+    ack = await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
+    assert ack["outcome"] == "expired"
+    row = await tutor.wait_for("attendance", state_of(me["id"], "flagged"))
+    assert row["checks"]["passed"] == 0
+
+
+async def test_another_students_prompt_id_is_unknown(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=2)
+    ada, ben = room.students
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    ada_sock = await join(participants, server_url, "/student", ada["token"], room.lesson_id)
+    ben_sock = await join(participants, server_url, "/student", ben["token"], room.lesson_id)
+    ada_prompt = await prompted(tutor, ada_sock, ada["id"])
+
+    ack = await ben_sock.call(
+        "capture", {"prompt_id": ada_prompt["prompt_id"], "image": face_jpeg()}
+    )
+    assert ack["outcome"] == "unknown_prompt"
+    assert ack["final"] is True
+    # Ada's prompt is untouched: she can still answer it herself.
+    ack = await ada_sock.call(
+        "capture", {"prompt_id": ada_prompt["prompt_id"], "image": face_jpeg()}
+    )
+    assert ack["outcome"] == "present"
+    # A passed prompt cannot be replayed.
+    ack = await ada_sock.call(
+        "capture", {"prompt_id": ada_prompt["prompt_id"], "image": face_jpeg()}
+    )
+    assert ack["outcome"] == "unknown_prompt"
+
+
+async def test_prompts_come_on_their_own_at_random_times(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    policy = {
+        "first_prompt_min_s": 0.2,
+        "first_prompt_max_s": 0.6,
+        "interval_min_s": 1,
+        "interval_max_s": 1.5,
+        "challenge_probability": 0,
+    }
+    room = await make_classroom(api, n_students=1, policy=policy)
+    me = room.students[0]
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    first = await student.wait_for("prompt", within=5)
+    assert first["challenge"] == "none"
+    ack = await student.call("capture", {"prompt_id": first["prompt_id"], "image": face_jpeg()})
+    assert ack["outcome"] == "present"
+    second = await student.wait_for(
+        "prompt", lambda p: p["prompt_id"] != first["prompt_id"], within=6
+    )
+    assert second["prompt_id"] != first["prompt_id"]
+
+
+async def test_check_now_for_all_prompts_every_connected_student_once(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=3)
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    socks = [
+        await join(participants, server_url, "/student", s["token"], room.lesson_id)
+        for s in room.students[:2]
+    ]
+    assert await tutor.call("check_now", {}) == {"issued": 2}  # the third is offline
+    for sock in socks:
+        await sock.wait_for("prompt")
+    # A student can never have two open prompts.
+    assert await tutor.call("check_now", {}) == {"issued": 0}
+
+
+async def test_a_reconnecting_student_keeps_counts_and_gets_the_same_prompt(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=1)
+    me = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    first = await prompted(tutor, student, me["id"])
+    await student.call("capture", {"prompt_id": first["prompt_id"], "image": face_jpeg()})
+    second = await prompted(tutor, student, me["id"])
+
+    await student.close()
+    await tutor.wait_for("attendance", state_of(me["id"], "offline"))
+    mark = len(tutor.events)
+    again = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    resent = await again.wait_for("prompt")
+    assert resent["prompt_id"] == second["prompt_id"]
+    row = await tutor.wait_for("attendance", lambda d: d["connected"], since=mark)
+    assert row["state"] == "checking"
+    assert row["checks"] == {"issued": 2, "passed": 1, "failed": 0, "missed": 0}
+    assert await tutor.call("check_now", {"student_id": me["id"]}) == {"issued": 0}
+    ack = await again.call("capture", {"prompt_id": second["prompt_id"], "image": face_jpeg()})
+    assert ack["outcome"] == "present"
+    row = await tutor.wait_for("attendance", lambda d: d["checks"]["passed"] == 2)
+    assert row["ratio"] == 1.0
+
+    # A tutor who connects later sees the same counts in the roster.
+    late = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    roster = await late.wait_for("roster")
+    assert roster["students"][0]["checks"]["passed"] == 2
+
+
+async def test_end_lesson_tells_everyone_and_closes_student_sockets(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=1)
+    me = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    await prompted(tutor, student, me["id"])
+
+    assert await tutor.call("end_lesson", {}) == {"ok": True}
+    ended = await student.wait_for("lesson_ended")
+    assert ended == {"lesson_id": room.lesson_id}
+    await tutor.wait_for("lesson_ended")
+    await student.wait_for("disconnect")
+    assert not student.client.connected
+    lesson = await api.call("GET", f"/api/lessons/{room.lesson_id}", room.tutor["token"])
+    assert lesson["status"] == "ended"
+    assert lesson["ended_at"] is not None
+
+    # The lesson is over: nobody can join it again.
+    late = Participant(server_url, "/student")
+    participants.append(late)
+    with pytest.raises(Exception):  # noqa: B017 - the client raises its ConnectionError
+        await late.connect(me["token"], room.lesson_id)
+    assert late.refusal is not None and late.refusal["data"]["code"] == "lesson_not_live"
+
+
+async def _refusal(
+    url: str, namespace: str, token: str | None, lesson_id: str, participants: list[Participant]
+) -> dict[str, Any]:
+    p = Participant(url, namespace)
+    participants.append(p)
+    with pytest.raises(Exception):  # noqa: B017 - the client raises its ConnectionError
+        await p.connect(token, lesson_id)
+    assert p.refusal is not None
+    assert isinstance(p.refusal.get("message"), str) and p.refusal["message"]
+    return dict(p.refusal["data"])
+
+
+async def test_every_refusal_code(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=1)
+    other: Classroom = await make_classroom(api, n_students=1)
+    scheduled = await make_classroom(api, n_students=1, start=False)
+    student = room.students[0]["token"]
+    cases = [
+        ("/student", "not-a-token", room.lesson_id, "unauthorized"),
+        ("/student", None, room.lesson_id, "bad_request"),
+        ("/student", student, "not-an-id", "bad_request"),
+        ("/tutor", student, room.lesson_id, "forbidden"),
+        ("/tutor", other.tutor["token"], room.lesson_id, "forbidden"),
+        ("/student", other.students[0]["token"], room.lesson_id, "not_enrolled"),
+        ("/student", scheduled.students[0]["token"], scheduled.lesson_id, "lesson_not_live"),
+        ("/tutor", scheduled.tutor["token"], scheduled.lesson_id, "lesson_not_live"),
+    ]
+    for namespace, token, lesson_id, code in cases:
+        data = await _refusal(server_url, namespace, token, lesson_id, participants)
+        assert data == {"code": code}, (namespace, lesson_id, code)
+
+    # The server keeps serving everyone else.
+    ok = await join(participants, server_url, "/student", student, room.lesson_id)
+    assert ok.client.connected
