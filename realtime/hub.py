@@ -38,8 +38,10 @@ PROTOCOL_HINTS = {
     Refusal.RATE_LIMITED: "the server is busy — send the frame again",
 }
 MISSED_HINT = "no frame arrived before the deadline"
-# Per connection: a burst of captures, refilled at a steady rate. A prompt takes at most
-# max_frames (≤ 10) frames, so an honest page never comes near this.
+# Per connection: refused captures (no open prompt, too late, malformed) draw from a bucket
+# of this size, refilled at a steady rate; when it is empty every capture is answered
+# `rate_limited` at once. Answers to an open prompt draw nothing: max_frames already bounds
+# them, so an honest student is never rate-limited, however often the tutor checks.
 CAPTURE_BURST = 12
 CAPTURE_REFILL_PER_S = 1.0
 
@@ -69,15 +71,15 @@ class Connection:
     tokens: float = CAPTURE_BURST
     refilled_at: float = 0.0
 
-    def take_capture_token(self, now: float) -> bool:
-        self.tokens = min(
-            CAPTURE_BURST, self.tokens + (now - self.refilled_at) * CAPTURE_REFILL_PER_S
-        )
+    def may_capture(self, now: float) -> bool:
+        """Refill the bucket; False while the connection's refusals have emptied it."""
+        elapsed = now - self.refilled_at
+        self.tokens = min(CAPTURE_BURST, self.tokens + elapsed * CAPTURE_REFILL_PER_S)
         self.refilled_at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
+        return self.tokens >= 1
+
+    def charge_refusal(self) -> None:
+        self.tokens = max(0.0, self.tokens - 1)
 
 
 def students_room(lesson_id: uuid.UUID) -> str:
@@ -391,12 +393,14 @@ class LessonHub:
         live = self._lessons.get(conn.lesson_id)
         if live is None:
             return self._refusal(echo_id, Refusal.UNKNOWN_PROMPT)
-        if not conn.take_capture_token(time.monotonic()):
-            logger.warning("captures rate-limited for sid %s in lesson %s", sid, conn.lesson_id)
+        if not conn.may_capture(time.monotonic()):
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("capture rate-limited for sid %s in lesson %s", sid, conn.lesson_id)
             return self._refusal(echo_id, Refusal.RATE_LIMITED, final=False)
         try:
             frame = payloads.capture(data)
         except payloads.PayloadError as exc:
+            conn.charge_refusal()
             if echo_id is None:
                 return self._refusal(None, Refusal.UNKNOWN_PROMPT)
             open_prompt = live.classroom.open_prompt(echo_id)
@@ -411,6 +415,7 @@ class LessonHub:
         received = _now()
         ticket = live.classroom.begin_frame(student_id, frame.prompt_id, received)
         if isinstance(ticket, Refusal):
+            conn.charge_refusal()
             return self._refusal(frame.prompt_id, ticket)
         return await self._judge(live, conn, ticket, frame.image)
 

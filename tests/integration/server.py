@@ -16,6 +16,12 @@ from server.settings import Settings
 
 ADMIN_EMAIL = "admin@test.example"
 ADMIN_PASSWORD = "admin-password-for-tests"
+_databases: dict[str, str] = {}
+
+
+def database_url_for(base_url: str) -> str:
+    """The database behind a running test server, for tests that check what was stored."""
+    return _databases[base_url]
 
 
 @contextmanager
@@ -43,8 +49,10 @@ def running_server(tmp_dir: Path, **overrides: object) -> Iterator[str]:
         threading.Event().wait(0.05)
     if not server.started:
         raise RuntimeError("the test server did not start")
+    base_url = f"http://127.0.0.1:{port}"
+    _databases[base_url] = settings.database_url
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield base_url
     finally:
         server.should_exit = True
         thread.join(timeout=30)

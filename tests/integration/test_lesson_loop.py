@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import uuid
 from typing import Any
 
 import pytest
@@ -331,3 +333,119 @@ async def test_every_refusal_code(
     # The server keeps serving everyone else.
     ok = await join(participants, server_url, "/student", student, room.lesson_id)
     assert ok.client.connected
+
+
+async def test_what_is_stored_is_the_verdict_and_the_hash_never_the_frame(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import undefer
+
+    from storage.db import make_engine, make_sessions
+    from storage.models import Check, PresenceInterval, Prompt
+    from tests.integration.server import database_url_for
+
+    room = await make_classroom(api, n_students=1)
+    me = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    prompt = await prompted(tutor, student, me["id"])
+    frame = face_jpeg()
+    await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": blank_jpeg()})
+    await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": frame})
+    await student.close()
+    await tutor.wait_for("attendance", state_of(me["id"], "offline"))
+
+    engine = make_engine(database_url_for(server_url))
+    try:
+        async with make_sessions(engine)() as s:
+            checks = (
+                await s.scalars(
+                    select(Check)
+                    .options(undefer(Check.thumbnail))
+                    .where(Check.prompt_id == prompt["prompt_id"])
+                    .order_by(Check.received_at)
+                )
+            ).all()
+            stored_prompt = await s.get(Prompt, prompt["prompt_id"])
+            presence = (
+                await s.scalars(
+                    select(PresenceInterval).where(
+                        PresenceInterval.student_id == uuid.UUID(me["id"])
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [c.outcome for c in checks] == ["no_face", "present"]
+    assert checks[1].frame_sha256 == hashlib.sha256(frame).hexdigest()
+    assert checks[1].face_count == 1 and checks[1].score > 0.5
+    assert checks[1].detector_version.startswith("mediapipe-0.10.21")
+    assert all(c.thumbnail is None for c in checks)  # evidence "none": no image bytes kept
+    assert stored_prompt is not None and stored_prompt.status == "passed"
+    assert len(presence) == 1
+    assert presence[0].disconnected_at is not None
+    assert presence[0].disconnected_at > presence[0].connected_at
+
+
+async def test_the_camera_state_reaches_the_tutor(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=1)
+    me = room.students[0]
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    assert await student.call("camera", {"state": "denied"}) == {"ok": True}
+    row = await tutor.wait_for("attendance", lambda d: d["camera"] == "denied")
+    assert row["student_id"] == me["id"]
+    answer = await student.call("camera", {"state": "broken"})
+    assert answer["ok"] is False and "state" in answer["error"]
+
+
+async def test_malformed_socket_payloads_get_clear_answers(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=2)
+    me, other = room.students
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    prompt = await prompted(tutor, student, me["id"])
+    pid = prompt["prompt_id"]
+
+    text_image = await student.call("capture", {"prompt_id": pid, "image": "data:image/jpeg..."})
+    assert (text_image["outcome"], text_image["final"]) == ("bad_image", False)
+    assert "binary" in text_image["hint"]
+    assert text_image["attempts_left"] == prompt["max_frames"]  # not judged, not counted
+    for payload in (None, [], "capture", 42, {"prompt_id": 7, "image": b"x"}, {"image": b"x"}):
+        ack = await student.call("capture", payload)
+        assert ack["outcome"] == "unknown_prompt", payload
+    unknown = await student.call("dance", {})
+    assert "unknown event" in unknown["error"]
+    assert "student_id" in (await tutor.call("check_now", {"student_id": "nope"}))["error"]
+    assert (
+        "student_id"
+        in (await tutor.call("check_now", {"student_id": other["id"][:-1] + "0"}))["error"]
+    )
+
+    # The connection and the open prompt survive all of it.
+    ack = await student.call("capture", {"prompt_id": pid, "image": face_jpeg()})
+    assert ack["outcome"] == "present"
+
+
+async def test_a_capture_flood_is_rate_limited_per_connection(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=2)
+    flooder, honest = room.students
+    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
+    flood = await join(participants, server_url, "/student", flooder["token"], room.lesson_id)
+    calm = await join(participants, server_url, "/student", honest["token"], room.lesson_id)
+    outcomes = [
+        (await flood.call("capture", {"prompt_id": "made-up", "image": b"\xff\xd8"}))["outcome"]
+        for _ in range(20)
+    ]
+    assert "rate_limited" in outcomes
+    assert outcomes[0] == "unknown_prompt"
+    prompt = await prompted(tutor, calm, honest["id"])
+    ack = await calm.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
+    assert ack["outcome"] == "present"
