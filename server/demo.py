@@ -78,16 +78,16 @@ async def seed(sessions: Sessions) -> Demo:
 
 def describe(demo: Demo, public_url: str) -> str:
     base = public_url.rstrip("/")
-    students = "\n".join(f"    {email:<22} {name}" for email, name in STUDENTS)
+    students = "\n".join(f"    {email:<22} {name} (student)" for email, name in STUDENTS)
     return f"""\
 Trust Lesson Live demo {"created" if demo.created else "(already there)"}
   lesson:  {demo.lesson_id}  (live)
   course:  {demo.course_id}
-  student page:    {base}/student/lessons/{demo.lesson_id}
-  tutor dashboard: {base}/tutor/lessons/{demo.lesson_id}
-  API:             {base}/api  (health: {base}/api/health)
+  API:     {base}/api  (health: {base}/api/health)
+  sockets: {base}/socket.io/  namespaces /student and /tutor,
+           auth {{"token": <access_token>, "lesson_id": "{demo.lesson_id}"}}
   logins (password for all: {DEMO_PASSWORD}):
-    {ADMIN[0]:<22} admin
-    {TUTOR[0]:<22} tutor
+    {ADMIN[0]:<22} {ADMIN[1]} (admin)
+    {TUTOR[0]:<22} {TUTOR[1]} (tutor)
 {students}
 """

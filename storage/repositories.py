@@ -265,6 +265,16 @@ async def add_check(s: AsyncSession, **fields: Any) -> Check:
     return check
 
 
+async def start_lesson(s: AsyncSession, *, lesson_id: uuid.UUID, at: datetime) -> bool:
+    """Mark a scheduled lesson live; False when it was not scheduled (started once)."""
+    result = await s.execute(
+        update(Lesson)
+        .where(Lesson.id == lesson_id, Lesson.status == LessonStatus.SCHEDULED)
+        .values(status=LessonStatus.LIVE, started_at=at)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def end_lesson(s: AsyncSession, *, lesson_id: uuid.UUID, at: datetime) -> bool:
     """Mark a live lesson ended; False when it was not live (ended once, by one caller)."""
     result = await s.execute(

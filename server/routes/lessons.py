@@ -46,19 +46,16 @@ async def start_lesson(request: Request) -> JSONResponse:
         raise forbidden("only the course's tutor or an admin may start a lesson")
     if lesson.status is LessonStatus.ENDED:
         raise Problem(409, "Conflict", "the lesson has ended and cannot be started again")
-    if lesson.status is LessonStatus.SCHEDULED:
-        async with services(request).sessions() as s, s.begin():
-            lesson = await _reload(s, lesson.id)
-            if lesson.status is LessonStatus.SCHEDULED:
-                lesson.status = LessonStatus.LIVE
-                lesson.started_at = utcnow()
-                await repo.audit(
-                    s,
-                    actor_id=user.id,
-                    action="lesson.start",
-                    target_type="lesson",
-                    target_id=str(lesson.id),
-                )
+    async with services(request).sessions() as s, s.begin():
+        if await repo.start_lesson(s, lesson_id=lesson.id, at=utcnow()):
+            await repo.audit(
+                s,
+                actor_id=user.id,
+                action="lesson.start",
+                target_type="lesson",
+                target_id=str(lesson.id),
+            )
+        lesson = await _reload(s, lesson.id)
     return JSONResponse(lesson_out(lesson))
 
 

@@ -1,0 +1,261 @@
+"""Check round trip on a real face frame, through a real server process.
+
+Starts `trust-lesson serve` on a free port with a fresh SQLite database, makes a class through
+the API, then runs rounds of: tutor `check_now` for everyone -> each student answers its prompt
+with a 640x480 JPEG of a real face -> ack. It prints, per frame, capture -> ack and
+capture -> tutor `attendance` latencies, and in the same run the bare decode+detect time of the
+same frame in this process, for comparison.
+
+    .venv/bin/python bench/roundtrip.py --students 5 --rounds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.vision.images import face_jpeg  # noqa: E402  (a real face, built from skimage)
+
+ADMIN = ("bench-admin@bench.example", "bench-admin-password")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return (
+        f"p50 {statistics.median(ordered):6.1f}  p95 {pick(0.95):6.1f}  "
+        f"p99 {pick(0.99):6.1f}  max {ordered[-1]:6.1f}  (n={len(ordered)})"
+    )
+
+
+async def setup_class(base: str, n: int) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+
+        async def login(email: str, password: str) -> str:
+            r = await http.post("/api/auth/login", json={"email": email, "password": password})
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+        admin = {"authorization": f"Bearer {await login(*ADMIN)}"}
+
+        async def user(role: str, i: int) -> dict[str, Any]:
+            email = f"{role}{i}@bench.example"
+            body = {"email": email, "name": f"{role} {i}", "role": role, "password": "bench-pass"}
+            r = await http.post("/api/users", json=body, headers=admin)
+            r.raise_for_status()
+            return {**r.json(), "token": await login(email, "bench-pass")}
+
+        tutor = await user("tutor", 0)
+        students = [await user("student", i) for i in range(n)]
+        policy = {
+            "interval_min_s": 3600,
+            "interval_max_s": 3600,
+            "first_prompt_min_s": 3600,
+            "first_prompt_max_s": 3600,
+            "challenge_probability": 0,
+        }
+        r = await http.post(
+            "/api/courses",
+            headers=admin,
+            json={"title": "Bench", "tutor_id": tutor["id"], "policy": policy},
+        )
+        course = r.json()["id"]
+        await http.post(
+            f"/api/courses/{course}/enrollments",
+            headers=admin,
+            json={"student_ids": [s["id"] for s in students]},
+        )
+        now = datetime.now(UTC)
+        r = await http.post(
+            f"/api/courses/{course}/lessons",
+            headers=admin,
+            json={
+                "title": "Bench",
+                "scheduled_start": now.isoformat(),
+                "scheduled_end": (now + timedelta(hours=1)).isoformat(),
+            },
+        )
+        lesson = r.json()["id"]
+        (await http.post(f"/api/lessons/{lesson}/start", headers=admin)).raise_for_status()
+        return lesson, tutor, students
+
+
+async def run(base: str, n_students: int, rounds: int) -> dict[str, list[float]]:
+    lesson, tutor, students = await setup_class(base, n_students)
+    frame = face_jpeg()
+    sent_at: dict[str, float] = {}
+    to_ack: list[float] = []
+    to_tutor: list[float] = []
+    outcomes: dict[str, int] = {}
+    round_done = asyncio.Event()
+    pending: set[str] = set()  # "tutor:<id>" and "ack:<id>" still awaited this round
+
+    def done(key: str) -> None:
+        pending.discard(key)
+        if not pending:
+            round_done.set()
+
+    tutor_sock = socketio.AsyncClient()
+
+    async def on_attendance(row: dict[str, Any]) -> None:
+        sid = row["student_id"]
+        if row["state"] == "verified" and f"tutor:{sid}" in pending:
+            to_tutor.append((time.perf_counter() - sent_at[sid]) * 1000)
+            done(f"tutor:{sid}")
+
+    tutor_sock.on("attendance", on_attendance, namespace="/tutor")
+    await tutor_sock.connect(
+        base,
+        namespaces=["/tutor"],
+        transports=["websocket"],
+        auth={"token": tutor["token"], "lesson_id": lesson},
+    )
+    socks = []
+    for student in students:
+        sock = socketio.AsyncClient()
+        sid = student["id"]
+
+        def make_handler(sock: socketio.AsyncClient, sid: str) -> Any:
+            async def on_prompt(prompt: dict[str, Any]) -> None:
+                sent_at[sid] = time.perf_counter()
+                ack = await sock.call(
+                    "capture",
+                    {"prompt_id": prompt["prompt_id"], "image": frame},
+                    namespace="/student",
+                    timeout=30,
+                )
+                to_ack.append((time.perf_counter() - sent_at[sid]) * 1000)
+                outcomes[ack["outcome"]] = outcomes.get(ack["outcome"], 0) + 1
+                done(f"ack:{sid}")
+
+            return on_prompt
+
+        sock.on("prompt", make_handler(sock, sid), namespace="/student")
+        await sock.connect(
+            base,
+            namespaces=["/student"],
+            transports=["websocket"],
+            auth={"token": student["token"], "lesson_id": lesson},
+        )
+        socks.append(sock)
+
+    started = time.perf_counter()
+    for _ in range(rounds):
+        round_done.clear()
+        pending.update(f"{kind}:{s['id']}" for s in students for kind in ("tutor", "ack"))
+        await tutor_sock.call("check_now", {}, namespace="/tutor", timeout=30)
+        await asyncio.wait_for(round_done.wait(), 60)
+    elapsed = time.perf_counter() - started
+    for sock in [*socks, tutor_sock]:
+        await sock.disconnect()
+    print(f"outcomes: {outcomes}; {len(to_ack)} frames in {elapsed:.1f} s")
+    return {"ack": to_ack, "tutor": to_tutor}
+
+
+def bare_judge_ms(repeat: int = 200) -> tuple[float, float]:
+    """Per-frame milliseconds of (bare decode+detect, the project's judge_frame) in-process."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from vision import Challenge, FaceDetector, ImageLimits, judge_frame
+
+    frame = face_jpeg()
+    detector = FaceDetector()
+    bare, full = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        rgb = np.asarray(Image.open(io.BytesIO(frame)).convert("RGB"))
+        detector.detect(rgb)
+        bare.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        judge_frame(frame, Challenge.NONE, detector, ImageLimits())
+        full.append(time.perf_counter() - t)
+    detector.close()
+    return statistics.median(bare) * 1000, statistics.median(full) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "TL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
+            "TL_ADMIN_EMAIL": ADMIN[0],
+            "TL_ADMIN_PASSWORD": ADMIN[1],
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            results = asyncio.run(run(base, args.students, args.rounds))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    bare, full = bare_judge_ms()
+    print(
+        f"students {args.students}, rounds {args.rounds}, frame 640x480 JPEG "
+        f"{len(face_jpeg()) // 1024} KB"
+    )
+    print(f"capture -> ack (ms)            {percentiles(results['ack'])}")
+    print(f"capture -> tutor update (ms)   {percentiles(results['tutor'])}")
+    print(
+        f"in-process, median per frame:  bare decode+detect {bare:.1f} ms, "
+        f"judge_frame {full:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
