@@ -15,11 +15,12 @@ import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 
 from realtime import payloads
+from realtime.errors import PayloadError, Refused
 from realtime.live import LiveLesson, load_live_lesson
 from realtime.rules import DEADLINE_GRACE, FrameTicket, Policy, Refusal, Resolution
 from storage import repositories as repo
@@ -46,19 +47,11 @@ CAPTURE_BURST = 12
 CAPTURE_REFILL_PER_S = 1.0
 
 
-class Refused(Exception):
-    """A connection is refused; ``code`` is one of DESIGN's refusal codes."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class _TokenDecoder:
+class TokenDecoder(Protocol):
     """What the hub needs from the token codec (``server.security.TokenCodec``)."""
 
-    def decode(self, token: object) -> Any: ...
+    def decode(self, token: object) -> Any:
+        """The token's claims (with ``user_id``), or raise for a bad or expired token."""
 
 
 @dataclass(slots=True)
@@ -103,7 +96,7 @@ class LessonHub:
         self.sio = sio
         self._sessions: Sessions | None = None
         self._vision: VisionPool | None = None
-        self._tokens: Any = None
+        self._tokens: TokenDecoder | None = None
         self._lessons: dict[uuid.UUID, LiveLesson] = {}
         self._loading: dict[uuid.UUID, asyncio.Future[LiveLesson]] = {}
         self._connections: dict[str, Connection] = {}
@@ -111,7 +104,7 @@ class LessonHub:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self, *, sessions: Sessions, vision: VisionPool, tokens: Any) -> None:
+    def start(self, *, sessions: Sessions, vision: VisionPool, tokens: TokenDecoder) -> None:
         self._sessions = sessions
         self._vision = vision
         self._tokens = tokens
@@ -157,8 +150,9 @@ class LessonHub:
         """Check the token, role and lesson of a new connection, or raise :class:`Refused`."""
         try:
             parsed = payloads.connect_auth(auth)
-        except payloads.PayloadError as exc:
+        except PayloadError as exc:
             raise Refused("bad_request", str(exc)) from None
+        assert self._tokens is not None, "LessonHub.start() was not called"
         try:
             claims = self._tokens.decode(parsed.token)
         except Exception:
@@ -306,16 +300,24 @@ class LessonHub:
             return False
         prompt_id = secrets.token_urlsafe(16)  # 128 random bits
         prompt = live.classroom.issue(student_id, prompt_id, _now())
-        async with self.sessions() as s, s.begin():
-            await repo.add_prompt(
-                s,
-                prompt_id=prompt_id,
-                lesson_id=live.lesson_id,
-                student_id=uuid.UUID(student_id),
-                issued_at=prompt.issued_at,
-                deadline=prompt.deadline,
-                challenge=prompt.challenge,
-            )
+        try:
+            async with self.sessions() as s, s.begin():
+                await repo.add_prompt(
+                    s,
+                    prompt_id=prompt_id,
+                    lesson_id=live.lesson_id,
+                    student_id=uuid.UUID(student_id),
+                    issued_at=prompt.issued_at,
+                    deadline=prompt.deadline,
+                    challenge=prompt.challenge,
+                )
+        except Exception:
+            # Unrecorded, the prompt could never be proven: take it back and try again later.
+            logger.exception("prompt for %s in lesson %s not recorded", student_id, live.lesson_id)
+            live.classroom.withdraw(prompt_id, _now())
+            if live.classroom.track(student_id).connected and not live.classroom.ended:
+                self._schedule(live, student_id, live.classroom.first_delay())
+            return False
         self._arm_deadline(live, prompt_id, prompt.deadline)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("prompt %s issued to %s in %s", prompt_id, student_id, live.lesson_id)
@@ -399,7 +401,7 @@ class LessonHub:
             return self._refusal(echo_id, Refusal.RATE_LIMITED, final=False)
         try:
             frame = payloads.capture(data)
-        except payloads.PayloadError as exc:
+        except PayloadError as exc:
             conn.charge_refusal()
             if echo_id is None:
                 return self._refusal(None, Refusal.UNKNOWN_PROMPT)
@@ -505,7 +507,7 @@ class LessonHub:
             return {"ok": False, "error": "not connected to a lesson"}
         try:
             state = payloads.camera_state(data)
-        except payloads.PayloadError as exc:
+        except PayloadError as exc:
             return {"ok": False, "error": str(exc)}
         if live.classroom.set_camera(str(conn.user_id), state):
             await self._broadcast_state(live, str(conn.user_id))
@@ -518,7 +520,7 @@ class LessonHub:
             return {"issued": 0, "error": "not connected to a lesson"}
         try:
             target = payloads.check_now_target(data)
-        except payloads.PayloadError as exc:
+        except PayloadError as exc:
             return {"issued": 0, "error": str(exc)}
         if target is not None and str(target) not in live.classroom.tracks:
             return {"issued": 0, "error": "student_id: not enrolled in this lesson"}

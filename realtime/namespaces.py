@@ -7,7 +7,8 @@ from typing import Any
 
 import socketio
 
-from realtime.hub import STUDENT_NS, TUTOR_NS, LessonHub, Refused
+from realtime.errors import Refused
+from realtime.hub import STUDENT_NS, TUTOR_NS, LessonHub
 
 logger = logging.getLogger(__name__)
 

@@ -12,14 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from realtime.errors import PayloadError
 from realtime.rules import Track
 
 MAX_ID_CHARS = 64
 CAMERA_STATES = frozenset({"ok", "denied", "unavailable"})
-
-
-class PayloadError(ValueError):
-    """A client payload does not have the documented shape."""
 
 
 @dataclass(frozen=True, slots=True)

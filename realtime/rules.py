@@ -10,6 +10,7 @@ A prompt's life::
                        \\                                \\-> failed   (max_frames frames failed)
                         \\--deadline()--> missed (no frame) | failed (frames tried, none passed)
                         \\--end()------> cancelled (lesson ended while it was open)
+                        \\--withdraw()-> cancelled (it could not be recorded)
 
 A frame that arrived before the deadline is always judged and counted, even when the judging
 finishes after it: the deadline then resolves the prompt when that frame's verdict is in.
@@ -24,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
+
+from realtime.errors import RulesError
 
 # Frames sent in the last moments of the countdown still travel over the network.
 DEADLINE_GRACE = timedelta(seconds=1)
@@ -211,10 +214,6 @@ class Track:
             self.recent.popitem(last=False)
 
 
-class RulesError(Exception):
-    """A caller asked the rules for something that cannot happen (a programming error)."""
-
-
 class Classroom:
     """The rules for one live lesson: who is enrolled, who is connected, which prompts are open."""
 
@@ -380,6 +379,13 @@ class Classroom:
             prompt.deadline_passed = True
             return None
         return self._resolve(prompt, self._deadline_status(prompt), now, True)
+
+    def withdraw(self, prompt_id: str, now: datetime) -> Resolution | None:
+        """Take back a prompt that never reached the student (it could not be recorded)."""
+        prompt = self._open.get(prompt_id)
+        if prompt is None:
+            return None
+        return self._resolve(prompt, PromptStatus.CANCELLED, now, True)
 
     def end(self, now: datetime) -> list[Resolution]:
         """The lesson ended: cancel every open prompt; no new prompt can be issued."""

@@ -9,10 +9,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from server.errors import ServerError
+
 PROBLEM_JSON = "application/problem+json"
 
 
-class Problem(Exception):
+class Problem(ServerError):
     """Raised by handlers; rendered as a problem document."""
 
     def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:

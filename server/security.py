@@ -11,6 +11,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from server.errors import ServerError
+
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -35,7 +37,7 @@ def _verify(password_hash: str | None, password: str) -> bool:
     return ok and password_hash is not None
 
 
-class InvalidToken(Exception):
+class InvalidToken(ServerError):
     """The token is malformed, tampered with, or expired."""
 
 

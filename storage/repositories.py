@@ -267,20 +267,28 @@ async def add_check(s: AsyncSession, **fields: Any) -> Check:
 
 async def start_lesson(s: AsyncSession, *, lesson_id: uuid.UUID, at: datetime) -> bool:
     """Mark a scheduled lesson live; False when it was not scheduled (started once)."""
-    result = await s.execute(
-        update(Lesson)
-        .where(Lesson.id == lesson_id, Lesson.status == LessonStatus.SCHEDULED)
-        .values(status=LessonStatus.LIVE, started_at=at)
+    return await _move_lesson(
+        s, lesson_id, LessonStatus.SCHEDULED, LessonStatus.LIVE, started_at=at
     )
-    return bool(getattr(result, "rowcount", 0))
 
 
 async def end_lesson(s: AsyncSession, *, lesson_id: uuid.UUID, at: datetime) -> bool:
     """Mark a live lesson ended; False when it was not live (ended once, by one caller)."""
+    return await _move_lesson(s, lesson_id, LessonStatus.LIVE, LessonStatus.ENDED, ended_at=at)
+
+
+async def _move_lesson(
+    s: AsyncSession,
+    lesson_id: uuid.UUID,
+    before: LessonStatus,
+    after: LessonStatus,
+    **values: datetime,
+) -> bool:
+    # A conditional update: of two concurrent callers, exactly one moves the lesson.
     result = await s.execute(
         update(Lesson)
-        .where(Lesson.id == lesson_id, Lesson.status == LessonStatus.LIVE)
-        .values(status=LessonStatus.ENDED, ended_at=at)
+        .where(Lesson.id == lesson_id, Lesson.status == before)
+        .values(status=after, **values)
     )
     return bool(getattr(result, "rowcount", 0))
 

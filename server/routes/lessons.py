@@ -39,11 +39,17 @@ async def get_lesson(request: Request) -> JSONResponse:
     return JSONResponse(lesson_out(lesson))
 
 
-async def start_lesson(request: Request) -> JSONResponse:
+async def _driven_lesson(request: Request) -> tuple[User, Lesson]:
+    """The caller and the lesson, if the caller may start and end it."""
     user = await current_user(request)
     lesson, _course = await _lesson_for(request, user)
     if user.role is Role.STUDENT:
-        raise forbidden("only the course's tutor or an admin may start a lesson")
+        raise forbidden("only the course's tutor or an admin may start or end a lesson")
+    return user, lesson
+
+
+async def start_lesson(request: Request) -> JSONResponse:
+    user, lesson = await _driven_lesson(request)
     if lesson.status is LessonStatus.ENDED:
         raise Problem(409, "Conflict", "the lesson has ended and cannot be started again")
     async with services(request).sessions() as s, s.begin():
@@ -60,10 +66,7 @@ async def start_lesson(request: Request) -> JSONResponse:
 
 
 async def end_lesson(request: Request) -> JSONResponse:
-    user = await current_user(request)
-    lesson, _course = await _lesson_for(request, user)
-    if user.role is Role.STUDENT:
-        raise forbidden("only the course's tutor or an admin may end a lesson")
+    user, lesson = await _driven_lesson(request)
     if lesson.status is LessonStatus.SCHEDULED:
         raise Problem(409, "Conflict", "the lesson has not started")
     svc = services(request)

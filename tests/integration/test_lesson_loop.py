@@ -24,6 +24,17 @@ async def join(
     return p
 
 
+async def one_student_lesson(
+    api: Api, url: str, participants: list[Participant], policy: dict[str, Any] | None = None
+) -> tuple[Classroom, dict[str, Any], Participant, Participant]:
+    """A live lesson with one student: the room, the student, and both connections."""
+    room = await make_classroom(api, n_students=1, policy=policy)
+    me = room.students[0]
+    tutor = await join(participants, url, "/tutor", room.tutor["token"], room.lesson_id)
+    student = await join(participants, url, "/student", me["token"], room.lesson_id)
+    return room, me, tutor, student
+
+
 def state_of(student_id: str, state: str | None = None) -> Any:
     return lambda data: (
         data["student_id"] == student_id and (state is None or data["state"] == state)
@@ -91,10 +102,7 @@ async def test_a_failing_frame_is_named_and_leaves_attempts(
     outcome: str,
     hint_words: str,
 ) -> None:
-    room = await make_classroom(api, n_students=1)
-    me = room.students[0]
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    _room, me, tutor, student = await one_student_lesson(api, server_url, participants)
     prompt = await prompted(tutor, student, me["id"])
 
     ack = await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": frame()})
@@ -114,10 +122,9 @@ async def test_a_failing_frame_is_named_and_leaves_attempts(
 async def test_max_frames_failures_fail_the_prompt_and_flag_the_student(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=1, policy={"max_frames": 2})
-    me = room.students[0]
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    _room, me, tutor, student = await one_student_lesson(
+        api, server_url, participants, policy={"max_frames": 2}
+    )
     prompt = await prompted(tutor, student, me["id"])
     acks = [
         await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": blank_jpeg()})
@@ -138,10 +145,9 @@ async def test_max_frames_failures_fail_the_prompt_and_flag_the_student(
 async def test_no_answer_is_missed_and_flags_the_student(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=1, policy={"deadline_s": 1})
-    me = room.students[0]
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    _room, me, tutor, student = await one_student_lesson(
+        api, server_url, participants, policy={"deadline_s": 1}
+    )
     prompt = await prompted(tutor, student, me["id"])
 
     verdict = await student.wait_for("verdict", within=5)
@@ -160,10 +166,9 @@ async def test_no_answer_is_missed_and_flags_the_student(
 async def test_a_frame_after_the_deadline_is_expired_and_not_judged(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=1, policy={"deadline_s": 1})
-    me = room.students[0]
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    _room, me, tutor, student = await one_student_lesson(
+        api, server_url, participants, policy={"deadline_s": 1}
+    )
     prompt = await prompted(tutor, student, me["id"])
     await asyncio.sleep(timeout(2.5))  # the deadline and its one-second grace
     ack = await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
@@ -241,10 +246,7 @@ async def test_check_now_for_all_prompts_every_connected_student_once(
 async def test_a_reconnecting_student_keeps_counts_and_gets_the_same_prompt(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=1)
-    me = room.students[0]
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    room, me, tutor, student = await one_student_lesson(api, server_url, participants)
     first = await prompted(tutor, student, me["id"])
     await student.call("capture", {"prompt_id": first["prompt_id"], "image": face_jpeg()})
     second = await prompted(tutor, student, me["id"])
@@ -273,10 +275,7 @@ async def test_a_reconnecting_student_keeps_counts_and_gets_the_same_prompt(
 async def test_end_lesson_tells_everyone_and_closes_student_sockets(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=1)
-    me = room.students[0]
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    room, me, tutor, student = await one_student_lesson(api, server_url, participants)
     await prompted(tutor, student, me["id"])
 
     assert await tutor.call("end_lesson", {}) == {"ok": True}
@@ -345,10 +344,7 @@ async def test_what_is_stored_is_the_verdict_and_the_hash_never_the_frame(
     from storage.models import Check, PresenceInterval, Prompt
     from tests.integration.server import database_url_for
 
-    room = await make_classroom(api, n_students=1)
-    me = room.students[0]
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    _room, me, tutor, student = await one_student_lesson(api, server_url, participants)
     prompt = await prompted(tutor, student, me["id"])
     frame = face_jpeg()
     await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": blank_jpeg()})
@@ -391,10 +387,7 @@ async def test_what_is_stored_is_the_verdict_and_the_hash_never_the_frame(
 async def test_the_camera_state_reaches_the_tutor(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=1)
-    me = room.students[0]
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    _room, me, tutor, student = await one_student_lesson(api, server_url, participants)
     assert await student.call("camera", {"state": "denied"}) == {"ok": True}
     row = await tutor.wait_for("attendance", lambda d: d["camera"] == "denied")
     assert row["student_id"] == me["id"]

@@ -1355,3 +1355,16 @@ def test_connected_exactly_85_percent_of_a_fractional_live_time_is_present() -> 
     live_s = (live_to - live_from).total_seconds()
 
     assert decide_attendance(counts(4, 5), connected, live_s, Policy()) is Attendance.PRESENT
+
+
+def test_a_withdrawn_prompt_counts_neither_way_and_frees_the_student() -> None:
+    room = make_room()
+    prompt = issue(room)
+    resolution = room.withdraw(prompt.prompt_id, at(1))
+    assert resolution is not None and resolution.status is PromptStatus.CANCELLED
+    track = room.track("alice")
+    assert track.counts == Counts()
+    assert track.state is StudentState.WAITING
+    assert room.begin_frame("alice", prompt.prompt_id, at(2)) is Refusal.EXPIRED
+    assert room.withdraw(prompt.prompt_id, at(3)) is None
+    assert room.can_issue("alice")
