@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     # Frames judged or waiting at once, beyond which captures are answered `rate_limited`.
     vision_max_pending: int = Field(default=16, ge=1, le=10_000)
     max_image_bytes: int = Field(default=2_000_000, ge=10_000, le=50_000_000)
-    max_image_pixels: int = Field(default=16_000_000, ge=10_000, le=200_000_000)
+    # 4K UHD; each declared pixel costs decoding time, whatever the file's size in bytes.
+    max_image_pixels: int = Field(default=3840 * 2160, ge=10_000, le=89_000_000)
     min_face_confidence: float = Field(default=0.5, gt=0.0, lt=1.0)
     # Socket.IO: how long a silent client is kept before it counts as gone.
     ping_interval_s: float = Field(default=20.0, gt=0)

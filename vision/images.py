@@ -35,7 +35,9 @@ _UNREADABLE = "the image could not be read"
 @dataclass(frozen=True)
 class ImageLimits:
     max_bytes: int = 2_000_000
-    max_pixels: int = 16_000_000
+    # 4K UHD (3840x2160): pages send frames of at most 640 px wide, and each declared pixel
+    # costs decoding time (a 56 KB flat PNG of 4000x4000 takes ~330 ms to judge).
+    max_pixels: int = 3840 * 2160
     max_side: int = 8192
     min_side: int = 32
     """Smaller frames cannot hold a face worth judging."""

@@ -22,7 +22,12 @@ async def health(request: Request) -> JSONResponse:
     parts["vision"] = "ok" if svc.vision.alive() else "failing: the pool is closed"
     ok = all(v == "ok" for v in parts.values())
     return JSONResponse(
-        {"status": "ok" if ok else "failing", **parts, **svc.hub.connection_counts},
+        {
+            "status": "ok" if ok else "failing",
+            **parts,
+            "connections": svc.hub.connection_counts,
+            "vision_pool": svc.vision.stats(),
+        },
         status_code=200 if ok else 503,
     )
 

@@ -1,17 +1,23 @@
-"""Test clients written from DESIGN.md alone: the HTTP API and Socket.IO participants."""
+"""Test clients written from DESIGN.md alone (the HTTP API and Socket.IO participants), and
+forged tokens for the refusal tests."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jwt
 import socketio
 
+from server.security import TokenCodec
+from server.settings import Settings
 from tests.conftest import timeout
 from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
 
@@ -180,3 +186,23 @@ class Participant:
     async def close(self) -> None:
         if self.client.connected:
             await self.client.disconnect()
+
+
+def forged_tokens(user_id: str, valid: str) -> dict[str, str]:
+    """Tokens a client might try: expired, tampered, unsigned, signed with another key."""
+    secret = Settings().secret_key
+    uid = uuid.UUID(user_id)
+    header, payload, signature = valid.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["role"] = "admin"
+    raised = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return {
+        "expired": TokenCodec(secret, 60).issue(
+            uid, "student", now=datetime.now(UTC) - timedelta(hours=2)
+        ),
+        "tampered": f"{header}.{raised}.{signature}",
+        "alg-none": jwt.encode(
+            {"sub": user_id, "role": "admin", "exp": 4_000_000_000}, None, algorithm="none"
+        ),
+        "other-key": TokenCodec("another-secret-of-at-least-32-chars!", 3600).issue(uid, "admin"),
+    }

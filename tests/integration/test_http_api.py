@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.client import PASSWORD, Api, make_classroom
+from tests.integration.client import PASSWORD, Api, forged_tokens, make_classroom
 from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
 
 PROBLEM = "application/problem+json"
@@ -302,3 +302,16 @@ async def test_health_reports_each_part(api: Api) -> None:
     assert health["status"] == "ok"
     assert health["database"] == "ok"
     assert health["vision"] == "ok"
+    assert health["vision_pool"]["workers"] >= 1
+    assert set(health["connections"]) == {"students", "tutors"}
+
+
+async def test_forged_and_expired_tokens_are_refused(api: Api) -> None:
+    room = await make_classroom(api, n_students=1, start=False)
+    student = room.students[0]
+    for kind, token in forged_tokens(student["id"], student["token"]).items():
+        r = await api.http.get("/api/me", headers={"authorization": f"Bearer {token}"})
+        assert r.status_code == 401, kind
+        assert r.json()["detail"] == "the token is invalid or has expired", kind
+    # The genuine token still works.
+    assert (await api.call("GET", "/api/me", student["token"]))["id"] == student["id"]

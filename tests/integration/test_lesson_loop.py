@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import timeout
-from tests.integration.client import Api, Classroom, Participant, make_classroom
+from tests.integration.client import Api, Classroom, Participant, forged_tokens, make_classroom
 from tests.vision.images import blank_jpeg, face_jpeg, two_faces_jpeg
 
 
@@ -325,6 +325,9 @@ async def test_every_refusal_code(
         ("/student", scheduled.students[0]["token"], scheduled.lesson_id, "lesson_not_live"),
         ("/tutor", scheduled.tutor["token"], scheduled.lesson_id, "lesson_not_live"),
     ]
+    for forged in forged_tokens(room.students[0]["id"], student).values():
+        cases.append(("/student", forged, room.lesson_id, "unauthorized"))
+        cases.append(("/tutor", forged, room.lesson_id, "unauthorized"))
     for namespace, token, lesson_id, code in cases:
         data = await _refusal(server_url, namespace, token, lesson_id, participants)
         assert data == {"code": code}, (namespace, lesson_id, code)

@@ -1,0 +1,88 @@
+"""A saturated vision pool answers `rate_limited` at once, and the frame's attempt is kept."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from PIL import Image
+
+from tests.integration.client import Api, Participant, make_classroom
+from tests.integration.server import running_server
+from tests.vision.images import face_jpeg
+
+
+@pytest.fixture(scope="module")
+def one_slot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose vision pool judges one frame at a time and queues none."""
+    with running_server(
+        tmp_path_factory.mktemp("one-slot"),
+        vision_workers=1,
+        vision_max_pending=1,
+        max_image_pixels=40_000_000,
+    ) as url:
+        yield url
+
+
+@pytest.fixture
+async def api(one_slot_server: str) -> AsyncIterator[Api]:
+    client = Api(one_slot_server)
+    yield client
+    await client.close()
+
+
+def slow_frame() -> bytes:
+    # Small on the wire, slow to judge: 36 M pixels of flat colour to inflate (about a second).
+    buffer = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (120, 130, 140)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def slot_taken(api: Api) -> None:
+    for _ in range(200):
+        health = await api.call("GET", "/api/health", None)
+        if health["vision_pool"]["in_flight"] >= 1:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the slow frame never reached the vision pool")
+
+
+async def test_a_full_pool_answers_rate_limited_and_keeps_the_attempt(
+    api: Api, one_slot_server: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=2)
+    fast, socks = room.students[1], []
+    tutor = Participant(one_slot_server, "/tutor")
+    participants.append(tutor)
+    await tutor.connect(room.tutor["token"], room.lesson_id)
+    for student in room.students:
+        sock = Participant(one_slot_server, "/student")
+        participants.append(sock)
+        await sock.connect(student["token"], room.lesson_id)
+        socks.append(sock)
+    assert await tutor.call("check_now", {}) == {"issued": 2}
+    prompts = [await sock.wait_for("prompt") for sock in socks]
+
+    busy = asyncio.create_task(
+        socks[0].call("capture", {"prompt_id": prompts[0]["prompt_id"], "image": slow_frame()})
+    )
+    await slot_taken(api)  # the slow frame now holds the only slot
+    ack = await socks[1].call(
+        "capture", {"prompt_id": prompts[1]["prompt_id"], "image": face_jpeg()}
+    )
+    assert ack["outcome"] == "rate_limited"
+    assert ack["final"] is False
+    assert ack["attempts_left"] == prompts[1]["max_frames"]  # the refused frame cost nothing
+    assert ack["hint"]
+
+    assert (await busy)["outcome"] == "no_face"
+    ack = await socks[1].call(
+        "capture", {"prompt_id": prompts[1]["prompt_id"], "image": face_jpeg()}
+    )
+    assert ack["outcome"] == "present"
+    row = await tutor.wait_for(
+        "attendance", lambda d: d["student_id"] == fast["id"] and d["state"] == "verified"
+    )
+    assert row["checks"]["passed"] == 1
