@@ -226,6 +226,11 @@ class LessonHub:
             interval = await repo.open_presence(
                 s, lesson_id=live.lesson_id, student_id=conn.user_id, at=now
             )
+        if live.classroom.ended:
+            # The lesson ended while this connection was being set up.
+            async with self.sessions() as s, s.begin():
+                await repo.close_presence(s, interval_id=interval.id, at=_now())
+            raise Refused("lesson_not_live", "the lesson has ended")
         conn.presence_id = interval.id
         self._connections[sid] = conn
         await self.sio.enter_room(sid, students_room(live.lesson_id), namespace=STUDENT_NS)

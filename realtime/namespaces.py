@@ -8,7 +8,8 @@ from typing import Any
 import socketio
 
 from realtime.errors import Refused
-from realtime.hub import STUDENT_NS, TUTOR_NS, LessonHub
+from realtime.hub import STUDENT_NS, TUTOR_NS, Connection, LessonHub
+from realtime.live import LiveLesson
 
 logger = logging.getLogger(__name__)
 
@@ -18,14 +19,25 @@ class _LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__(namespace)
         self.hub = hub
 
-    async def _authenticate(self, sid: str, auth: Any) -> Any:
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
-            return await self.hub.authenticate(auth, self.namespace)
+            conn, live = await self.hub.authenticate(auth, self.namespace)
+            await self.joined(sid, conn, live)
         except Refused as exc:
             logger.info("connection %s to %s refused: %s", sid, self.namespace, exc.code)
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"code": exc.code}
             ) from None
+        except Exception:
+            # Not the client's fault (the database is unreachable, say): answer, never hang.
+            logger.exception("connection %s to %s failed", sid, self.namespace)
+            raise socketio.exceptions.ConnectionRefusedError(
+                "the server cannot take this connection right now; try again shortly",
+                {"code": "unavailable"},
+            ) from None
+
+    async def joined(self, sid: str, conn: Connection, live: LiveLesson) -> None:
+        raise NotImplementedError
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await self.hub.left(sid)
@@ -42,8 +54,7 @@ class StudentNamespace(_LessonNamespace):
     def __init__(self, hub: LessonHub) -> None:
         super().__init__(STUDENT_NS, hub)
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        conn, live = await self._authenticate(sid, auth)
+    async def joined(self, sid: str, conn: Connection, live: LiveLesson) -> None:
         await self.hub.student_joined(sid, conn, live)
 
     async def on_capture(self, sid: str, data: Any = None) -> dict[str, Any]:
@@ -57,8 +68,7 @@ class TutorNamespace(_LessonNamespace):
     def __init__(self, hub: LessonHub) -> None:
         super().__init__(TUTOR_NS, hub)
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        conn, live = await self._authenticate(sid, auth)
+    async def joined(self, sid: str, conn: Connection, live: LiveLesson) -> None:
         await self.hub.tutor_joined(sid, conn, live)
 
     async def on_check_now(self, sid: str, data: Any = None) -> dict[str, Any]:

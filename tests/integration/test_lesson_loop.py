@@ -445,3 +445,24 @@ async def test_a_capture_flood_is_rate_limited_per_connection(
     prompt = await prompted(tutor, calm, honest["id"])
     ack = await calm.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
     assert ack["outcome"] == "present"
+
+
+async def test_a_server_fault_while_connecting_is_answered_not_left_hanging(
+    api: Api, server_url: str, participants: list[Participant], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from storage import repositories
+
+    room = await make_classroom(api, n_students=1)
+    me = room.students[0]
+
+    async def database_down(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("SELECT", {}, Exception("database is unreachable"))
+
+    monkeypatch.setattr(repositories, "get_user", database_down)
+    data = await _refusal(server_url, "/student", me["token"], room.lesson_id, participants)
+    assert data == {"code": "unavailable"}
+    monkeypatch.undo()
+    ok = await join(participants, server_url, "/student", me["token"], room.lesson_id)
+    assert ok.client.connected
