@@ -22,7 +22,7 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 setup: $(VENV)/.dev
 
 run: $(VENV)/.runtime
-	$(BIN)/trust-lesson demo --if-empty
+	TL_PUBLIC_URL=$${TL_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/trust-lesson demo --if-empty
 	$(BIN)/trust-lesson serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev
