@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 import tracemalloc
 from io import BytesIO
 
@@ -82,16 +81,14 @@ def test_other_colour_modes_become_rgb(mode: str) -> None:
 )
 def test_decompression_bombs_are_refused_before_decoding(name: str, data: bytes) -> None:
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(BadImage, match=r"declared size \d+x\d+ is over the limit") as caught:
             decode_image(data, LIMITS)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
-    assert elapsed < 0.1
+    # Decoding 30000x30000 would need gigabytes: the refusal came before any allocation.
     assert peak < 1_000_000
     assert caught.value.hint == "the image could not be read — the picture is too large"
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -68,10 +67,10 @@ async def test_a_full_pool_refuses_at_once_then_recovers(gate: Gate) -> None:
         busy = asyncio.create_task(pool.judge(face_jpeg(), Challenge.NONE))
         await gate.running()
 
-        started = time.perf_counter()
+        # Raised while the only slot is still held: the frame was refused, not queued.
         with pytest.raises(PoolSaturated):
             await pool.judge(face_jpeg(), Challenge.NONE)
-        assert time.perf_counter() - started < 0.05
+        assert not gate.opened.is_set()
         assert pool.stats() == {"in_flight": 1, "max_pending": 1, "workers": 1}
 
         gate.opened.set()
