@@ -207,13 +207,13 @@ class LessonHub:
             assert found is not None
             lesson, course = found
             live, overdue = await load_live_lesson(
-                s, lesson, course.tutor_id, Policy.from_stored(course.policy), now
+                s, lesson, Policy.from_stored(course.policy), now
             )
+        # Resolve what came due while no process held the lesson, then time the rest.
         for prompt_id in overdue:
             self._on_deadline(live, prompt_id)
         for prompt in live.classroom.open_prompts():
-            if prompt.prompt_id not in overdue:
-                self._arm_deadline(live, prompt.prompt_id, prompt.deadline)
+            self._arm_deadline(live, prompt.prompt_id, prompt.deadline)
         logger.info("lesson %s loaded: %d students", lesson_id, len(live.classroom.tracks))
         return live
 

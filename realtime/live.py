@@ -21,17 +21,11 @@ from storage.models import Lesson
 @dataclass(slots=True)
 class LiveLesson:
     lesson_id: uuid.UUID
-    course_id: uuid.UUID
-    tutor_id: uuid.UUID
     classroom: Classroom
     # student id -> the timer that issues their next prompt
     next_prompt: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     # prompt id -> the timer that resolves it at its deadline
     deadlines: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
-
-    @property
-    def policy(self) -> Policy:
-        return self.classroom.policy
 
     def cancel_timers(self) -> None:
         for handle in (*self.next_prompt.values(), *self.deadlines.values()):
@@ -41,7 +35,7 @@ class LiveLesson:
 
 
 async def load_live_lesson(
-    s: AsyncSession, lesson: Lesson, tutor_id: uuid.UUID, policy: Policy, now: datetime
+    s: AsyncSession, lesson: Lesson, policy: Policy, now: datetime
 ) -> tuple[LiveLesson, list[str]]:
     """Build the classroom from the records.
 
@@ -87,7 +81,5 @@ async def load_live_lesson(
                 last_check_at=last_at,
             )
         )
-    live = LiveLesson(
-        lesson_id=lesson.id, course_id=lesson.course_id, tutor_id=tutor_id, classroom=classroom
-    )
+    live = LiveLesson(lesson_id=lesson.id, classroom=classroom)
     return live, overdue

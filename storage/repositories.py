@@ -174,23 +174,6 @@ async def close_presence(s: AsyncSession, *, interval_id: uuid.UUID, at: datetim
     )
 
 
-async def close_open_presence(
-    s: AsyncSession, *, at: datetime, lesson_id: uuid.UUID | None = None
-) -> None:
-    """Close intervals left open (a lesson ending, or a restart after a crash)."""
-    stmt = update(PresenceInterval).where(PresenceInterval.disconnected_at.is_(None))
-    if lesson_id is not None:
-        stmt = stmt.where(PresenceInterval.lesson_id == lesson_id)
-    await s.execute(stmt.values(disconnected_at=at))
-
-
-async def presence_intervals(s: AsyncSession, *, lesson_id: uuid.UUID) -> list[PresenceInterval]:
-    result = await s.execute(
-        select(PresenceInterval).where(PresenceInterval.lesson_id == lesson_id)
-    )
-    return list(result.scalars())
-
-
 # -- prompts and checks ---------------------------------------------------------------------------
 
 
