@@ -24,15 +24,30 @@ async def join(
     return p
 
 
+async def class_lesson(
+    api: Api,
+    url: str,
+    participants: list[Participant],
+    n_students: int,
+    connected: int | None = None,
+    policy: dict[str, Any] | None = None,
+) -> tuple[Classroom, Participant, list[Participant]]:
+    """A live lesson with its tutor connected and the first ``connected`` students (all)."""
+    room = await make_classroom(api, n_students=n_students, policy=policy)
+    tutor = await join(participants, url, "/tutor", room.tutor["token"], room.lesson_id)
+    students = [
+        await join(participants, url, "/student", s["token"], room.lesson_id)
+        for s in room.students[:connected]
+    ]
+    return room, tutor, students
+
+
 async def one_student_lesson(
     api: Api, url: str, participants: list[Participant], policy: dict[str, Any] | None = None
 ) -> tuple[Classroom, dict[str, Any], Participant, Participant]:
     """A live lesson with one student: the room, the student, and both connections."""
-    room = await make_classroom(api, n_students=1, policy=policy)
-    me = room.students[0]
-    tutor = await join(participants, url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, url, "/student", me["token"], room.lesson_id)
-    return room, me, tutor, student
+    room, tutor, (student,) = await class_lesson(api, url, participants, 1, policy=policy)
+    return room, room.students[0], tutor, student
 
 
 def state_of(student_id: str, state: str | None = None) -> Any:
@@ -180,11 +195,8 @@ async def test_a_frame_after_the_deadline_is_expired_and_not_judged(
 async def test_another_students_prompt_id_is_unknown(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=2)
-    ada, ben = room.students
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    ada_sock = await join(participants, server_url, "/student", ada["token"], room.lesson_id)
-    ben_sock = await join(participants, server_url, "/student", ben["token"], room.lesson_id)
+    room, tutor, (ada_sock, ben_sock) = await class_lesson(api, server_url, participants, 2)
+    ada = room.students[0]
     ada_prompt = await prompted(tutor, ada_sock, ada["id"])
 
     ack = await ben_sock.call(
@@ -230,12 +242,7 @@ async def test_prompts_come_on_their_own_at_random_times(
 async def test_check_now_for_all_prompts_every_connected_student_once(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=3)
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    socks = [
-        await join(participants, server_url, "/student", s["token"], room.lesson_id)
-        for s in room.students[:2]
-    ]
+    _room, tutor, socks = await class_lesson(api, server_url, participants, 3, connected=2)
     assert await tutor.call("check_now", {}) == {"issued": 2}  # the third is offline
     for sock in socks:
         await sock.wait_for("prompt")
@@ -401,10 +408,8 @@ async def test_the_camera_state_reaches_the_tutor(
 async def test_malformed_socket_payloads_get_clear_answers(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=2)
+    room, tutor, (student,) = await class_lesson(api, server_url, participants, 2, connected=1)
     me, other = room.students
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    student = await join(participants, server_url, "/student", me["token"], room.lesson_id)
     prompt = await prompted(tutor, student, me["id"])
     pid = prompt["prompt_id"]
 
@@ -431,11 +436,8 @@ async def test_malformed_socket_payloads_get_clear_answers(
 async def test_a_capture_flood_is_rate_limited_per_connection(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    room = await make_classroom(api, n_students=2)
-    flooder, honest = room.students
-    tutor = await join(participants, server_url, "/tutor", room.tutor["token"], room.lesson_id)
-    flood = await join(participants, server_url, "/student", flooder["token"], room.lesson_id)
-    calm = await join(participants, server_url, "/student", honest["token"], room.lesson_id)
+    room, tutor, (flood, calm) = await class_lesson(api, server_url, participants, 2)
+    honest = room.students[1]
     outcomes = [
         (await flood.call("capture", {"prompt_id": "made-up", "image": b"\xff\xd8"}))["outcome"]
         for _ in range(20)
