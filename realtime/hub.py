@@ -27,6 +27,7 @@ from storage import repositories as repo
 from storage.db import Sessions
 from storage.models import LessonStatus, Role
 from vision import Challenge, PoolClosed, PoolSaturated, VisionPool
+from vision.thumbnail import make_thumbnail
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class HubEvents(Protocol):
+    """What the hub reports as it works (the server counts these for its metrics)."""
+
+    def prompt_issued(self) -> None: ...
+
+    def frame_judged(self, outcome: str, seconds: float) -> None: ...
+
+
+class _Quiet:
+    def prompt_issued(self) -> None:
+        pass
+
+    def frame_judged(self, outcome: str, seconds: float) -> None:
+        pass
+
+
 class LessonHub:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
+        self.events: HubEvents = _Quiet()
         self._sessions: Sessions | None = None
         self._vision: VisionPool | None = None
         self._tokens: TokenDecoder | None = None
@@ -104,7 +122,15 @@ class LessonHub:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self, *, sessions: Sessions, vision: VisionPool, tokens: TokenDecoder) -> None:
+    def start(
+        self,
+        *,
+        sessions: Sessions,
+        vision: VisionPool,
+        tokens: TokenDecoder,
+        events: HubEvents | None = None,
+    ) -> None:
+        self.events = events or _Quiet()
         self._sessions = sessions
         self._vision = vision
         self._tokens = tokens
@@ -324,6 +350,7 @@ class LessonHub:
                 self._schedule(live, student_id, live.classroom.first_delay())
             return False
         self._arm_deadline(live, prompt_id, prompt.deadline)
+        self.events.prompt_issued()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("prompt %s issued to %s in %s", prompt_id, student_id, live.lesson_id)
         await self.sio.emit(
@@ -441,6 +468,7 @@ class LessonHub:
         self, live: LiveLesson, conn: Connection, ticket: FrameTicket, image: bytes
     ) -> dict[str, Any]:
         assert self._vision is not None
+        started = time.perf_counter()
         try:
             verdict = await self._vision.judge(image, Challenge(ticket.challenge))
         except (PoolSaturated, PoolClosed):
@@ -458,6 +486,7 @@ class LessonHub:
             if cancelled.resolution is not None:
                 self.spawn(self._resolved(live, cancelled.resolution, None), "resolve")
             raise
+        self.events.frame_judged(verdict.outcome.value, time.perf_counter() - started)
         result = live.classroom.finish_frame(ticket, verdict.outcome, verdict.passed, _now())
         check = {
             "prompt_id": ticket.prompt_id,
@@ -473,6 +502,7 @@ class LessonHub:
             "sharpness": verdict.sharpness,
             "frame_sha256": verdict.sha256,
             "detector_version": verdict.detector_version,
+            "thumbnail": await self._evidence(live, image, passed=verdict.passed),
         }
         logger.info(
             "check %s for %s in lesson %s: %s",
@@ -502,6 +532,14 @@ class LessonHub:
                 await repo.add_check(s, **check)
             await self._broadcast_state(live, ticket.student_id)
         return reply
+
+    async def _evidence(self, live: LiveLesson, image: bytes, *, passed: bool) -> bytes | None:
+        """A thumbnail when the course's evidence policy keeps this frame; else nothing."""
+        evidence = live.classroom.policy.evidence
+        if evidence == "all" or (evidence == "failures" and not passed):
+            assert self._vision is not None
+            return await asyncio.to_thread(make_thumbnail, image, self._vision.limits)
+        return None
 
     # -- student and tutor events ------------------------------------------------------------------
 

@@ -15,8 +15,10 @@ from starlette.routing import BaseRoute
 
 from realtime.server import create_socket_server
 from server import bootstrap
+from server.metrics import Metrics, TimingMiddleware
 from server.problems import Problem, handle_http_exception, handle_problem
-from server.routes import auth, courses, health, lessons, users
+from server.purge import purge_periodically
+from server.routes import audit, auth, courses, docs, health, lessons, pages, reports, users
 from server.security import TokenCodec
 from server.services import Services
 from server.settings import Settings
@@ -36,6 +38,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         ping_timeout_s=settings.ping_timeout_s,
     )
 
+    metrics = Metrics()
+    metrics.watch_connections(lambda: hub.connection_counts)
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         engine = make_engine(settings.database_url)
@@ -48,13 +53,14 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
             ),
             min_confidence=settings.min_face_confidence,
         )
+        purger: asyncio.Task[None] | None = None
         try:
             if engine.dialect.name == "sqlite":
                 await create_schema(engine)
             await bootstrap.on_start(sessions, settings)
             await vision.warm_up()
             tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
-            hub.start(sessions=sessions, vision=vision, tokens=tokens)
+            hub.start(sessions=sessions, vision=vision, tokens=tokens, events=metrics)
             services = Services(
                 settings=settings,
                 engine=engine,
@@ -63,9 +69,14 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                 vision=vision,
                 hub=hub,
             )
+            purger = asyncio.create_task(
+                purge_periodically(sessions, settings.purge_interval_s), name="purge"
+            )
             logger.info("serving (database %s)", engine.dialect.name)
             yield {"services": services}
         finally:
+            if purger is not None:
+                purger.cancel()
             await hub.stop()
             # close() waits for frames being judged: not on the event loop.
             await asyncio.to_thread(vision.close)
@@ -76,12 +87,18 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         *users.routes,
         *courses.routes,
         *lessons.routes,
+        *reports.routes,
+        *audit.routes,
         *health.routes,
+        *docs.routes,
+        *pages.routes,
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={Problem: handle_problem, HTTPException: handle_http_exception},
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
+    app.add_middleware(TimingMiddleware, metrics=metrics, routes=routes)
     # No on_startup/on_shutdown here: Starlette's lifespan must run.
     return socketio.ASGIApp(sio, other_asgi_app=app)

@@ -1,4 +1,4 @@
-"""The `trust-lesson` command: serve, demo, migrate."""
+"""The `trust-lesson` command: serve, demo, migrate, purge."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         "--if-empty", action="store_true", help="only when the database holds no users yet"
     )
     sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("purge", help="delete evidence thumbnails past their retention period")
     args = parser.parse_args(argv)
 
     try:
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args.host, args.port, args.log_level)
     if args.command == "demo":
         return asyncio.run(_demo(settings, only_if_empty=args.if_empty))
+    if args.command == "purge":
+        return asyncio.run(_purge(settings))
     return asyncio.run(_migrate(settings))
 
 
@@ -83,6 +86,19 @@ async def _migrate(settings: Settings) -> int:
     finally:
         await engine.dispose()
     print("trust-lesson: schema is up to date")
+    return 0
+
+
+async def _purge(settings: Settings) -> int:
+    from server.purge import purge_once
+    from storage.db import make_engine, make_sessions
+
+    engine = make_engine(settings.database_url)
+    try:
+        purged = await purge_once(make_sessions(engine))
+    finally:
+        await engine.dispose()
+    print(f"trust-lesson: purged {purged} evidence thumbnails past their retention period")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +17,8 @@ from pydantic import (
 
 from realtime.rules import Policy
 from storage.models import Course, Lesson, Role, User
+
+T = TypeVar("T")
 
 
 def _email(value: str) -> str:
@@ -86,6 +88,37 @@ class EnrolIn(Body):
     student_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=1000)]
 
 
+class PolicyPatch(Body):
+    """Only the fields to change; the result is checked as a whole policy."""
+
+    interval_min_s: float | None = None
+    interval_max_s: float | None = None
+    first_prompt_min_s: float | None = None
+    first_prompt_max_s: float | None = None
+    deadline_s: float | None = None
+    max_frames: int | None = None
+    challenge_probability: float | None = None
+    present_ratio: float | None = None
+    present_connected_ratio: float | None = None
+    partial_ratio: float | None = None
+    evidence: Literal["none", "failures", "all"] | None = None
+    retention_days: int | None = None
+
+
+class UserPatch(Body):
+    email: Email | None = None
+    name: Name | None = None
+    role: Role | None = None
+    password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None
+    disabled: bool | None = None
+
+
+class CoursePatch(Body):
+    title: Name | None = None
+    tutor_id: uuid.UUID | None = None
+    policy: PolicyPatch | None = None
+
+
 class LessonIn(Body):
     title: Name
     scheduled_start: AwareDatetime
@@ -123,10 +156,11 @@ def course_out(course: Course) -> dict[str, Any]:
     }
 
 
-def lesson_out(lesson: Lesson) -> dict[str, Any]:
+def lesson_out(lesson: Lesson, course_title: str | None = None) -> dict[str, Any]:
     return {
         "id": str(lesson.id),
         "course_id": str(lesson.course_id),
+        "course_title": course_title,
         "title": lesson.title,
         "status": lesson.status.value,
         "scheduled_start": _iso(lesson.scheduled_start),
@@ -134,3 +168,146 @@ def lesson_out(lesson: Lesson) -> dict[str, Any]:
         "started_at": _iso(lesson.started_at),
         "ended_at": _iso(lesson.ended_at),
     }
+
+
+# -- response shapes (documented in the OpenAPI document; tests check responses against them) --
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserOut(Out):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+
+
+class LoginOut(Out):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+    user: UserOut
+
+
+class CourseOut(Out):
+    id: uuid.UUID
+    title: str
+    tutor_id: uuid.UUID
+    policy: PolicyIn
+    created_at: datetime
+
+
+class LessonOut(Out):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str | None = None
+    title: str
+    status: Literal["scheduled", "live", "ended"]
+    scheduled_start: datetime
+    scheduled_end: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class EnrolOut(Out):
+    course_id: uuid.UUID
+    added: list[uuid.UUID]
+    student_ids: list[uuid.UUID]
+
+
+class EnrolmentOut(Out):
+    student_id: uuid.UUID
+    name: str
+    email: str
+    disabled: bool
+    enrolled_at: datetime
+
+
+class CheckCounts(Out):
+    issued: int
+    passed: int
+    failed: int
+    missed: int
+
+
+class AttendanceLine(Out):
+    student_id: uuid.UUID
+    name: str
+    email: str
+    status: Literal["present", "partial", "absent"]
+    ratio: float | None
+    connected_seconds: float
+    connected_ratio: float | None
+    checks: CheckCounts
+
+
+class AttendanceTotals(Out):
+    students: int
+    present: int
+    partial: int
+    absent: int
+    checks: CheckCounts
+
+
+class AttendanceReport(Out):
+    lesson: LessonOut
+    live_seconds: float
+    policy: PolicyIn
+    generated_at: datetime
+    totals: AttendanceTotals
+    students: list[AttendanceLine]
+
+
+class CheckOut(Out):
+    id: uuid.UUID
+    prompt_id: str
+    student_id: uuid.UUID
+    student_name: str
+    received_at: datetime
+    outcome: str
+    face_count: int
+    score: float | None
+    yaw: float | None
+    pitch: float | None
+    brightness: float | None
+    sharpness: float | None
+    frame_sha256: str
+    detector_version: str
+    has_thumbnail: bool
+
+
+class AuditOut(Out):
+    id: uuid.UUID
+    at: datetime
+    actor_id: uuid.UUID | None
+    actor_email: str | None
+    action: str
+    target_type: str
+    target_id: str
+    detail: dict[str, Any] | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "failing"]
+    database: str
+    vision: str
+    message_queue: str
+    connections: dict[str, int]
+    vision_pool: dict[str, Any]
+
+
+class ProblemOut(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
+
+
+class PageOf(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # 4K UHD; each declared pixel costs decoding time, whatever the file's size in bytes.
     max_image_pixels: int = Field(default=3840 * 2160, ge=10_000, le=89_000_000)
     min_face_confidence: float = Field(default=0.5, gt=0.0, lt=1.0)
+    # How often the server drops evidence thumbnails past their course's retention period.
+    purge_interval_s: float = Field(default=3600.0, ge=1)
     # Socket.IO: how long a silent client is kept before it counts as gone.
     ping_interval_s: float = Field(default=20.0, gt=0)
     ping_timeout_s: float = Field(default=20.0, gt=0)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.rules import PromptStatus
@@ -26,6 +26,7 @@ from storage.models import (
     Role,
     User,
 )
+from storage.pages import Order, Page, Position, keyset_page
 
 # -- users ------------------------------------------------------------------------------------
 
@@ -64,6 +65,40 @@ async def get_users(s: AsyncSession, *, user_ids: Sequence[uuid.UUID]) -> list[U
     return list(result.scalars())
 
 
+USERS_ORDER = Order([User.created_at, User.id])
+
+
+async def users_page(
+    s: AsyncSession, *, role: Sequence[Role] | None, after: Position | None, limit: int
+) -> Page[User]:
+    stmt = select(User)
+    if role:
+        stmt = stmt.where(User.role.in_(role))
+    return await keyset_page(s, stmt, USERS_ORDER, after=after, limit=limit)
+
+
+async def has_history(s: AsyncSession, *, user_id: uuid.UUID) -> bool:
+    """Whether records that prove attendance, or a course, refer to the user."""
+    for stmt in (
+        select(Course.id).where(Course.tutor_id == user_id),
+        select(Enrolment.id).where(Enrolment.student_id == user_id),
+        select(PresenceInterval.id).where(PresenceInterval.student_id == user_id),
+        select(Prompt.id).where(Prompt.student_id == user_id),
+    ):
+        if await s.scalar(select(exists(stmt))):
+            return True
+    return False
+
+
+async def delete_user(s: AsyncSession, *, user_id: uuid.UUID) -> None:
+    await s.execute(delete(User).where(User.id == user_id))
+
+
+async def count_admins(s: AsyncSession) -> int:
+    stmt = select(func.count()).select_from(User).where(User.role == Role.ADMIN, ~User.disabled)
+    return int(await s.scalar(stmt) or 0)
+
+
 # -- courses and enrolments ---------------------------------------------------------------------
 
 
@@ -78,6 +113,46 @@ async def add_course(
 
 async def get_course(s: AsyncSession, *, course_id: uuid.UUID) -> Course | None:
     return await s.get(Course, course_id)
+
+
+COURSES_ORDER = Order([Course.created_at, Course.id])
+
+
+async def courses_page(
+    s: AsyncSession, *, viewer: User, after: Position | None, limit: int
+) -> Page[Course]:
+    """Courses the viewer may see: an admin all, a tutor their own, a student their enrolled."""
+    stmt = select(Course)
+    if viewer.role is Role.TUTOR:
+        stmt = stmt.where(Course.tutor_id == viewer.id)
+    elif viewer.role is Role.STUDENT:
+        stmt = stmt.join(Enrolment, Enrolment.course_id == Course.id).where(
+            Enrolment.student_id == viewer.id
+        )
+    return await keyset_page(s, stmt, COURSES_ORDER, after=after, limit=limit)
+
+
+ENROLMENTS_ORDER = Order([User.name, User.id])
+
+
+async def enrolments_page(
+    s: AsyncSession, *, course_id: uuid.UUID, after: Position | None, limit: int
+) -> Page[tuple[User, datetime]]:
+    stmt = (
+        select(User, Enrolment.created_at)
+        .join(Enrolment, Enrolment.student_id == User.id)
+        .where(Enrolment.course_id == course_id)
+    )
+    return await keyset_page(s, stmt, ENROLMENTS_ORDER, after=after, limit=limit, scalars=False)
+
+
+async def remove_enrolment(s: AsyncSession, *, course_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+    result = await s.execute(
+        delete(Enrolment).where(
+            Enrolment.course_id == course_id, Enrolment.student_id == student_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def enrolled_student_ids(s: AsyncSession, *, course_id: uuid.UUID) -> set[uuid.UUID]:
@@ -152,6 +227,33 @@ async def get_lesson_with_course(
     )
     row = result.first()
     return (row[0], row[1]) if row else None
+
+
+LESSONS_ORDER = Order([Lesson.scheduled_start, Lesson.id])
+
+
+async def lessons_page(
+    s: AsyncSession,
+    *,
+    viewer: User,
+    course_id: uuid.UUID | None,
+    status: Sequence[LessonStatus] | None,
+    after: Position | None,
+    limit: int,
+) -> Page[tuple[Lesson, str]]:
+    """Lessons (with their course's title) the viewer may see, by scheduled start."""
+    stmt = select(Lesson, Course.title).join(Course, Course.id == Lesson.course_id)
+    if course_id is not None:
+        stmt = stmt.where(Lesson.course_id == course_id)
+    if status:
+        stmt = stmt.where(Lesson.status.in_(status))
+    if viewer.role is Role.TUTOR:
+        stmt = stmt.where(Course.tutor_id == viewer.id)
+    elif viewer.role is Role.STUDENT:
+        stmt = stmt.join(Enrolment, Enrolment.course_id == Course.id).where(
+            Enrolment.student_id == viewer.id
+        )
+    return await keyset_page(s, stmt, LESSONS_ORDER, after=after, limit=limit, scalars=False)
 
 
 # -- presence -----------------------------------------------------------------------------------
@@ -276,6 +378,109 @@ async def _move_lesson(
     return bool(getattr(result, "rowcount", 0))
 
 
+CHECKS_ORDER = Order([Check.received_at, Check.id])
+
+
+async def checks_page(
+    s: AsyncSession,
+    *,
+    lesson_id: uuid.UUID,
+    student_id: uuid.UUID | None,
+    after: Position | None,
+    limit: int,
+) -> Page[tuple[Check, str, bool]]:
+    """The lesson's verdict log, oldest first, with each student's name and whether the check
+    has a thumbnail (the image itself is not loaded)."""
+    stmt = (
+        select(Check, User.name, Check.thumbnail.is_not(None))
+        .join(User, User.id == Check.student_id)
+        .where(Check.lesson_id == lesson_id)
+    )
+    if student_id is not None:
+        stmt = stmt.where(Check.student_id == student_id)
+    return await keyset_page(s, stmt, CHECKS_ORDER, after=after, limit=limit, scalars=False)
+
+
+async def check_thumbnail(
+    s: AsyncSession, *, check_id: uuid.UUID
+) -> tuple[uuid.UUID, bytes | None] | None:
+    """A check's lesson and thumbnail; None when there is no such check."""
+    row = (
+        await s.execute(select(Check.lesson_id, Check.thumbnail).where(Check.id == check_id))
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def purge_thumbnails(s: AsyncSession, *, now: datetime) -> int:
+    """Drop thumbnails older than their course's retention period; returns how many."""
+    purged = 0
+    courses = (await s.execute(select(Course.id, Course.policy))).all()
+    for course_id, policy in courses:
+        days = int(policy.get("retention_days", 30))
+        lessons = select(Lesson.id).where(Lesson.course_id == course_id)
+        result = await s.execute(
+            update(Check)
+            .where(
+                Check.lesson_id.in_(lessons),
+                Check.thumbnail.is_not(None),
+                Check.received_at < now - timedelta(days=days),
+            )
+            .values(thumbnail=None)
+        )
+        purged += int(getattr(result, "rowcount", 0) or 0)
+    return purged
+
+
+# -- reports --------------------------------------------------------------------------------------
+
+
+async def report_students(
+    s: AsyncSession, *, course_id: uuid.UUID, lesson_id: uuid.UUID
+) -> list[User]:
+    """Everyone a lesson's report covers: the enrolled students, and anyone who took part in
+    the lesson but has been unenrolled since (their records still prove what happened)."""
+    took_part = (
+        select(Prompt.student_id)
+        .where(Prompt.lesson_id == lesson_id)
+        .union(select(PresenceInterval.student_id).where(PresenceInterval.lesson_id == lesson_id))
+    )
+    enrolled = select(Enrolment.student_id).where(Enrolment.course_id == course_id)
+    result = await s.execute(
+        select(User)
+        .where(User.id.in_(enrolled) | User.id.in_(took_part))
+        .order_by(User.name, User.id)
+    )
+    return list(result.scalars())
+
+
+async def prompt_statuses(
+    s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[PromptStatus]]:
+    stmt = select(Prompt.student_id, Prompt.status).where(Prompt.lesson_id == lesson_id)
+    if student_id is not None:
+        stmt = stmt.where(Prompt.student_id == student_id)
+    found: dict[uuid.UUID, list[PromptStatus]] = {}
+    for sid, status in (await s.execute(stmt)).all():
+        found.setdefault(sid, []).append(status)
+    return found
+
+
+async def presence(
+    s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[tuple[datetime, datetime | None]]]:
+    stmt = select(
+        PresenceInterval.student_id,
+        PresenceInterval.connected_at,
+        PresenceInterval.disconnected_at,
+    ).where(PresenceInterval.lesson_id == lesson_id)
+    if student_id is not None:
+        stmt = stmt.where(PresenceInterval.student_id == student_id)
+    found: dict[uuid.UUID, list[tuple[datetime, datetime | None]]] = {}
+    for sid, start, end in (await s.execute(stmt)).all():
+        found.setdefault(sid, []).append((start, end))
+    return found
+
+
 # -- audit --------------------------------------------------------------------------------------
 
 
@@ -297,6 +502,26 @@ async def audit(
             detail=detail,
         )
     )
+
+
+AUDIT_ORDER = Order([AuditEntry.at, AuditEntry.id], descending=True)
+
+
+async def audit_page(
+    s: AsyncSession,
+    *,
+    target_id: str | None,
+    action: str | None,
+    after: Position | None,
+    limit: int,
+) -> Page[tuple[AuditEntry, str | None]]:
+    """The audit trail, newest first, with each actor's email."""
+    stmt = select(AuditEntry, User.email).outerjoin(User, User.id == AuditEntry.actor_id)
+    if target_id is not None:
+        stmt = stmt.where(AuditEntry.target_id == target_id)
+    if action is not None:
+        stmt = stmt.where(AuditEntry.action == action)
+    return await keyset_page(s, stmt, AUDIT_ORDER, after=after, limit=limit, scalars=False)
 
 
 async def demo_lesson(s: AsyncSession, *, tutor_id: uuid.UUID) -> Lesson | None:

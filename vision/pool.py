@@ -65,6 +65,10 @@ class VisionPool:
         self._detectors: list[FaceDetector] = []
 
     @property
+    def limits(self) -> ImageLimits:
+        return self._limits
+
+    @property
     def workers(self) -> int:
         return self._workers
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
+from server.api import api
 from server.http import current_user, read_body, services
 from server.problems import Problem
-from server.schemas import LoginIn, user_out
+from server.schemas import LoginIn, LoginOut, UserOut, user_out
 from server.security import verify_password
 from storage import repositories as repo
 
@@ -39,6 +39,16 @@ async def me(request: Request) -> JSONResponse:
 
 
 routes = [
-    Route("/api/auth/login", login, methods=["POST"]),
-    Route("/api/me", me, methods=["GET"]),
+    api(
+        "POST",
+        "/api/auth/login",
+        login,
+        "Sign in: a bearer token for the API and the sockets",
+        "anyone",
+        body=LoginIn,
+        response=LoginOut,
+        public=True,
+        errors=[401],
+    ),
+    api("GET", "/api/me", me, "The caller's own account", "anyone signed in", response=UserOut),
 ]

@@ -1,26 +1,34 @@
-"""Health: is this process able to serve?"""
+"""Health: is this process able to serve? And its metrics."""
 
 from __future__ import annotations
+
+import asyncio
 
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from server.api import api
 from server.http import services
+from server.metrics import metrics_endpoint
+from server.schemas import HealthOut
+
+CHECK_TIMEOUT_S = 3.0
 
 
 async def health(request: Request) -> JSONResponse:
     svc = services(request)
     parts: dict[str, str] = {}
     try:
-        async with svc.sessions() as s:
+        async with asyncio.timeout(CHECK_TIMEOUT_S), svc.sessions() as s:
             await s.execute(text("SELECT 1"))
         parts["database"] = "ok"
     except Exception as exc:
         parts["database"] = f"failing: {type(exc).__name__}"
     parts["vision"] = "ok" if svc.vision.alive() else "failing: the pool is closed"
-    ok = all(v == "ok" for v in parts.values())
+    parts["message_queue"] = await _message_queue(svc.settings.message_queue_url)
+    ok = all(v in ("ok", "not configured") for v in parts.values())
     return JSONResponse(
         {
             "status": "ok" if ok else "failing",
@@ -32,4 +40,32 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-routes = [Route("/api/health", health, methods=["GET"])]
+async def _message_queue(url: str | None) -> str:
+    if not url:
+        return "not configured"
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT_S)
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            await client.ping()
+        return "ok"
+    except Exception as exc:
+        return f"failing: {type(exc).__name__}"
+    finally:
+        await client.aclose()
+
+
+routes = [
+    api(
+        "GET",
+        "/api/health",
+        health,
+        "Can this process serve? Database, vision pool and message queue; 503 names the part",
+        "anyone",
+        response=HealthOut,
+        public=True,
+        errors=[],
+    ),
+    Route("/metrics", metrics_endpoint, methods=["GET"]),
+]

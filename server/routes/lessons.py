@@ -7,17 +7,20 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from server.http import current_user, path_id, services
-from server.problems import Problem, forbidden, not_found
-from server.schemas import lesson_out
+from server.api import PAGED, api
+from server.http import current_user, path_id, require, services
+from server.pagination import choice, page_body, page_request
+from server.problems import Problem, not_found
+from server.routes.courses import ANY_VIEWER, STATUS
+from server.schemas import LessonOut, PageOf, lesson_out
 from storage import repositories as repo
 from storage.models import Course, Lesson, LessonStatus, Role, User
 from storage.types import utcnow
 
 
-async def _lesson_for(request: Request, user: User) -> tuple[Lesson, Course]:
+async def lesson_for(request: Request, user: User) -> tuple[Lesson, Course]:
+    """The path's lesson and its course if the caller may see them; 404 otherwise."""
     lesson_id = path_id(request, "lesson_id", "lesson")
     async with services(request).sessions() as s:
         found = await repo.get_lesson_with_course(s, lesson_id=lesson_id)
@@ -35,21 +38,35 @@ async def _lesson_for(request: Request, user: User) -> tuple[Lesson, Course]:
 
 async def get_lesson(request: Request) -> JSONResponse:
     user = await current_user(request)
-    lesson, _course = await _lesson_for(request, user)
-    return JSONResponse(lesson_out(lesson))
+    lesson, course = await lesson_for(request, user)
+    return JSONResponse(lesson_out(lesson, course.title))
 
 
-async def _driven_lesson(request: Request) -> tuple[User, Lesson]:
-    """The caller and the lesson, if the caller may start and end it."""
+async def list_lessons(request: Request) -> JSONResponse:
     user = await current_user(request)
-    lesson, _course = await _lesson_for(request, user)
-    if user.role is Role.STUDENT:
-        raise forbidden("only the course's tutor or an admin may start or end a lesson")
-    return user, lesson
+    page = page_request(request, repo.LESSONS_ORDER)
+    statuses = choice(request, "status", [s.value for s in LessonStatus])
+    async with services(request).sessions() as s:
+        found = await repo.lessons_page(
+            s,
+            viewer=user,
+            course_id=None,
+            status=[LessonStatus(v) for v in statuses] if statuses else None,
+            after=page.after,
+            limit=page.limit,
+        )
+    return JSONResponse(page_body(found, lambda row: lesson_out(*row)))
+
+
+async def _driven_lesson(request: Request) -> tuple[User, Lesson, Course]:
+    """The caller and the lesson, if the caller may start and end it."""
+    user = await require(request, Role.ADMIN, Role.TUTOR)
+    lesson, course = await lesson_for(request, user)
+    return user, lesson, course
 
 
 async def start_lesson(request: Request) -> JSONResponse:
-    user, lesson = await _driven_lesson(request)
+    user, lesson, course = await _driven_lesson(request)
     if lesson.status is LessonStatus.ENDED:
         raise Problem(409, "Conflict", "the lesson has ended and cannot be started again")
     async with services(request).sessions() as s, s.begin():
@@ -62,18 +79,18 @@ async def start_lesson(request: Request) -> JSONResponse:
                 target_id=str(lesson.id),
             )
         lesson = await _reload(s, lesson.id)
-    return JSONResponse(lesson_out(lesson))
+    return JSONResponse(lesson_out(lesson, course.title))
 
 
 async def end_lesson(request: Request) -> JSONResponse:
-    user, lesson = await _driven_lesson(request)
+    user, lesson, course = await _driven_lesson(request)
     if lesson.status is LessonStatus.SCHEDULED:
         raise Problem(409, "Conflict", "the lesson has not started")
     svc = services(request)
     await svc.hub.end_lesson(lesson.id, actor_id=user.id)
     async with svc.sessions() as s:
         lesson = await _reload(s, lesson.id)
-    return JSONResponse(lesson_out(lesson))
+    return JSONResponse(lesson_out(lesson, course.title))
 
 
 async def _reload(s: AsyncSession, lesson_id: uuid.UUID) -> Lesson:
@@ -83,8 +100,42 @@ async def _reload(s: AsyncSession, lesson_id: uuid.UUID) -> Lesson:
     return lesson
 
 
+DRIVERS = "an admin or the course's tutor"
 routes = [
-    Route("/api/lessons/{lesson_id}", get_lesson, methods=["GET"]),
-    Route("/api/lessons/{lesson_id}/start", start_lesson, methods=["POST"]),
-    Route("/api/lessons/{lesson_id}/end", end_lesson, methods=["POST"]),
+    api(
+        "GET",
+        "/api/lessons",
+        list_lessons,
+        "List the lessons the caller may see (a student's enrolled, a tutor's own, all)",
+        "anyone signed in",
+        response=PageOf[LessonOut],
+        query=[*PAGED, STATUS],
+        errors=[422],
+    ),
+    api(
+        "GET",
+        "/api/lessons/{lesson_id}",
+        get_lesson,
+        "Read a lesson",
+        ANY_VIEWER,
+        response=LessonOut,
+    ),
+    api(
+        "POST",
+        "/api/lessons/{lesson_id}/start",
+        start_lesson,
+        "Start a scheduled lesson (starting a live one again changes nothing)",
+        DRIVERS,
+        response=LessonOut,
+        errors=[409],
+    ),
+    api(
+        "POST",
+        "/api/lessons/{lesson_id}/end",
+        end_lesson,
+        "End a live lesson: open prompts are cancelled and students are told",
+        DRIVERS,
+        response=LessonOut,
+        errors=[409],
+    ),
 ]

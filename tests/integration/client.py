@@ -43,7 +43,7 @@ class Api:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         r = await self.http.request(method, path, json=json, headers=headers)
         assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
-        return r.json()
+        return r.json() if r.content else None
 
     async def admin_token(self) -> str:
         return await self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
