@@ -14,15 +14,18 @@ import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import socketio
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime import payloads
+from realtime.cluster import Bus, LocalBus
 from realtime.errors import PayloadError, Refused
-from realtime.live import LiveLesson, load_live_lesson
-from realtime.rules import DEADLINE_GRACE, FrameTicket, Policy, Refusal, Resolution
+from realtime.live import History, LiveLesson, lesson_histories, load_live_lesson
+from realtime.rules import DEADLINE_GRACE, FrameTicket, Policy, Refusal, Resolution, Track
 from storage import repositories as repo
 from storage.db import Sessions
 from storage.models import LessonStatus, Role
@@ -112,6 +115,13 @@ class LessonHub:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
         self.events: HubEvents = _Quiet()
+        self.process_id = "local"
+        self.bus: Bus = LocalBus()
+        self.draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stale_after = timedelta(seconds=15)
         self._sessions: Sessions | None = None
         self._vision: VisionPool | None = None
         self._tokens: TokenDecoder | None = None
@@ -122,33 +132,58 @@ class LessonHub:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(
+    async def start(
         self,
         *,
         sessions: Sessions,
         vision: VisionPool,
         tokens: TokenDecoder,
         events: HubEvents | None = None,
+        process_id: str = "local",
+        bus: Bus | None = None,
+        stale_after_s: float = 15.0,
     ) -> None:
         self.events = events or _Quiet()
+        self.process_id = process_id
+        self.bus = bus or LocalBus()
+        self._stale_after = timedelta(seconds=stale_after_s)
+        await self.bus.start(self._on_bus)
         self._sessions = sessions
         self._vision = vision
         self._tokens = tokens
 
     async def stop(self) -> None:
-        """Stop timers, let running work finish, and close this process's presence records."""
+        """Stop timers, let running work finish, close this process's presence records and
+        cancel the prompts it was timing (their students are prompted afresh wherever they
+        reconnect)."""
+        self.draining = True
         for live in self._lessons.values():
             live.cancel_timers()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
         at = _now()
         open_ids = [c.presence_id for c in self._connections.values() if c.presence_id]
-        if open_ids and self._sessions is not None:
+        if self._sessions is not None:
             async with self._sessions() as s, s.begin():
                 for presence_id in open_ids:
                     await repo.close_presence(s, interval_id=presence_id, at=at)
+                await repo.cancel_process_prompts(s, process_id=self.process_id, at=at)
+        await self.bus.close()
         self._connections.clear()
         self._lessons.clear()
+
+    def begin_drain(self) -> None:
+        """Refuse new connections from now on; frames being judged still get their answer."""
+        self.draining = True
+
+    async def drained(self, timeout_s: float) -> bool:
+        """Wait until no frame is being judged; False if some still are after the timeout."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
 
     @property
     def sessions(self) -> Sessions:
@@ -174,6 +209,8 @@ class LessonHub:
 
     async def authenticate(self, auth: Any, namespace: str) -> tuple[Connection, LiveLesson]:
         """Check the token, role and lesson of a new connection, or raise :class:`Refused`."""
+        if self.draining:
+            raise Refused("unavailable", "this server is restarting; reconnect in a moment")
         try:
             parsed = payloads.connect_auth(auth)
         except PayloadError as exc:
@@ -227,19 +264,11 @@ class LessonHub:
             del self._loading[lesson_id]
 
     async def _load(self, lesson_id: uuid.UUID) -> LiveLesson:
-        now = _now()
         async with self.sessions() as s:
             found = await repo.get_lesson_with_course(s, lesson_id=lesson_id)
             assert found is not None
             lesson, course = found
-            live, overdue = await load_live_lesson(
-                s, lesson, Policy.from_stored(course.policy), now
-            )
-        # Resolve what came due while no process held the lesson, then time the rest.
-        for prompt_id in overdue:
-            self._on_deadline(live, prompt_id)
-        for prompt in live.classroom.open_prompts():
-            self._arm_deadline(live, prompt.prompt_id, prompt.deadline)
+            live = await load_live_lesson(s, lesson, Policy.from_stored(course.policy))
         logger.info("lesson %s loaded: %d students", lesson_id, len(live.classroom.tracks))
         return live
 
@@ -250,7 +279,11 @@ class LessonHub:
         now = _now()
         async with self.sessions() as s, s.begin():
             interval = await repo.open_presence(
-                s, lesson_id=live.lesson_id, student_id=conn.user_id, at=now
+                s,
+                lesson_id=live.lesson_id,
+                student_id=conn.user_id,
+                at=now,
+                process_id=self.process_id,
             )
         if live.classroom.ended:
             # The lesson ended while this connection was being set up.
@@ -258,6 +291,7 @@ class LessonHub:
                 await repo.close_presence(s, interval_id=interval.id, at=_now())
             raise Refused("lesson_not_live", "the lesson has ended")
         conn.presence_id = interval.id
+        await self._catch_up(live, conn.user_id)
         self._connections[sid] = conn
         await self.sio.enter_room(sid, students_room(live.lesson_id), namespace=STUDENT_NS)
         await self.sio.enter_room(
@@ -272,6 +306,28 @@ class LessonHub:
         elif student_id not in live.next_prompt:
             self._schedule(live, student_id, live.classroom.first_delay())
         self.spawn(self._broadcast_state(live, student_id), f"state-{student_id}")
+
+    async def _catch_up(self, live: LiveLesson, student_id: uuid.UUID) -> None:
+        """Bring one student's track up to the records before they join here: another process
+        may have prompted them since this one loaded the lesson. A prompt left open by a
+        process that died is cancelled, so this process can prompt them afresh."""
+        async with self.sessions() as s, s.begin():
+            pending = await repo.pending_prompt(s, lesson_id=live.lesson_id, student_id=student_id)
+            if (
+                pending is not None
+                and pending.process_id != self.process_id
+                and not await repo.process_alive(
+                    s, process_id=pending.process_id, seen_after=_now() - self._stale_after
+                )
+            ):
+                await repo.cancel_prompt(s, prompt_id=pending.id, at=_now())
+                logger.info("prompt %s was left open by a stopped process: cancelled", pending.id)
+            histories = await lesson_histories(s, live.lesson_id, student_id)
+            key = str(student_id)
+            if key not in live.classroom.tracks:  # enrolled after the lesson was loaded
+                user = await repo.get_user(s, user_id=student_id)
+                live.classroom.enrol(Track(student_id=key, name=user.name if user else key))
+        histories.get(student_id, History()).apply(live.classroom.track(key))
 
     async def tutor_joined(self, sid: str, conn: Connection, live: LiveLesson) -> None:
         conn.sid = sid
@@ -341,7 +397,16 @@ class LessonHub:
                     issued_at=prompt.issued_at,
                     deadline=prompt.deadline,
                     challenge=prompt.challenge,
+                    process_id=self.process_id,
                 )
+        except IntegrityError:
+            # Another process holds an open prompt for this student (a second connection
+            # there, or a process that stopped and is not yet settled): never two at once.
+            logger.info("student %s has an open prompt elsewhere; trying later", student_id)
+            live.classroom.withdraw(prompt_id, _now())
+            if live.classroom.track(student_id).connected and not live.classroom.ended:
+                self._schedule(live, student_id, live.classroom.first_delay())
+            return False
         except Exception:
             # Unrecorded, the prompt could never be proven: take it back and try again later.
             logger.exception("prompt for %s in lesson %s not recorded", student_id, live.lesson_id)
@@ -451,7 +516,14 @@ class LessonHub:
         if isinstance(ticket, Refusal):
             conn.charge_refusal()
             return self._refusal(frame.prompt_id, ticket)
-        return await self._judge(live, conn, ticket, frame.image)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._judge(live, conn, ticket, frame.image)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
 
     def _refusal(
         self, prompt_id: str | None, refusal: Refusal, *, final: bool = True, attempts_left: int = 0
@@ -566,14 +638,17 @@ class LessonHub:
         except PayloadError as exc:
             return {"issued": 0, "error": str(exc)}
         if target is not None and str(target) not in live.classroom.tracks:
-            return {"issued": 0, "error": "student_id: not enrolled in this lesson"}
-        targets = [str(target)] if target else list(live.classroom.tracks)
-        issued = 0
-        for student_id in targets:
-            if live.classroom.can_issue(student_id):
-                if (handle := live.next_prompt.pop(student_id, None)) is not None:
-                    handle.cancel()
-                issued += await self.issue_prompt(live, student_id)
+            async with self.sessions() as s:
+                enrolled = await repo.is_enrolled(
+                    s, course_id=await self._course_of(s, live), student_id=target
+                )
+            if not enrolled:
+                return {"issued": 0, "error": "student_id: not enrolled in this lesson"}
+        answers = await self.bus.ask(
+            "check_now",
+            {"lesson_id": str(live.lesson_id), "student_id": str(target) if target else None},
+        )
+        issued = sum(a for a in answers if isinstance(a, int))
         async with self.sessions() as s, s.begin():
             await repo.audit(
                 s,
@@ -598,7 +673,19 @@ class LessonHub:
                     target_type="lesson",
                     target_id=str(lesson_id),
                 )
+        answers = await self.bus.ask("end", {"lesson_id": str(lesson_id)})
+        async with self.sessions() as s, s.begin():
+            # Whatever no process answered for (one that stopped meanwhile) is cancelled too.
+            await repo.cancel_lesson_prompts(s, lesson_id=lesson_id, at=now)
+        if not ended and not any(answers):
+            return False
+        logger.info("lesson %s ended by %s", lesson_id, actor_id)
+        return True
+
+    async def _end_here(self, lesson_id: uuid.UUID) -> bool:
+        """End this process's part of a lesson: its prompts, timers and connections."""
         live = self._lessons.pop(lesson_id, None)
+        now = _now()
         if live is not None:
             live.cancel_timers()
             cancelled = live.classroom.end(now)
@@ -607,25 +694,71 @@ class LessonHub:
                     await repo.resolve_prompt(
                         s, prompt_id=resolution.prompt_id, status=resolution.status, at=now
                     )
-        if not ended and live is None:
-            return False
-        logger.info("lesson %s ended by %s", lesson_id, actor_id)
         message = {"lesson_id": str(lesson_id)}
-        await self.sio.emit(
-            "lesson_ended", message, room=students_room(lesson_id), namespace=STUDENT_NS
-        )
-        await self.sio.emit(
-            "lesson_ended", message, room=tutors_room(lesson_id), namespace=TUTOR_NS
-        )
-        for sid, conn in list(self._connections.items()):
-            if conn.lesson_id == lesson_id and conn.role is Role.STUDENT:
-                await self.sio.disconnect(sid, namespace=STUDENT_NS)
-        return True
+        here = [(sid, c) for sid, c in self._connections.items() if c.lesson_id == lesson_id]
+        for sid, conn in here:
+            # Straight to this process's own sockets, not through the queue: each process
+            # tells its own, so "ended" always arrives before the socket closes.
+            namespace = STUDENT_NS if conn.role is Role.STUDENT else TUTOR_NS
+            await self.sio.emit(
+                "lesson_ended", message, to=sid, namespace=namespace, ignore_queue=True
+            )
+        for sid, conn in here:
+            if conn.role is Role.STUDENT:
+                await self.sio.disconnect(sid, namespace=STUDENT_NS, ignore_queue=True)
+        return live is not None
+
+    # -- between processes ----------------------------------------------------------------
+
+    async def _on_bus(self, op: str, payload: dict[str, Any]) -> Any:
+        lesson_id = uuid.UUID(payload["lesson_id"])
+        if op == "end":
+            return await self._end_here(lesson_id)
+        live = self._lessons.get(lesson_id)
+        if op == "check_now":
+            return await self._check_here(live, payload.get("student_id")) if live else 0
+        if op == "states":
+            if live is None:
+                return []
+            here = {
+                str(c.user_id)
+                for c in self._connections.values()
+                if c.lesson_id == lesson_id and c.role is Role.STUDENT
+            }
+            return [payloads.student_state(live.classroom.track(sid)) for sid in here]
+        raise ValueError(f"unknown bus operation {op!r}")
+
+    async def _check_here(self, live: LiveLesson, student_id: str | None) -> int:
+        """Prompt now the students connected to this process (one, or all)."""
+        targets = [student_id] if student_id else list(live.classroom.tracks)
+        issued = 0
+        for target in targets:
+            if target in live.classroom.tracks and live.classroom.can_issue(target):
+                if (handle := live.next_prompt.pop(target, None)) is not None:
+                    handle.cancel()
+                issued += await self.issue_prompt(live, target)
+        return issued
+
+    async def _course_of(self, s: AsyncSession, live: LiveLesson) -> uuid.UUID:
+        lesson = await repo.get_lesson(s, lesson_id=live.lesson_id)
+        assert lesson is not None
+        return lesson.course_id
 
     # -- tutor updates ----------------------------------------------------------------------------
 
     async def _send_roster(self, sid: str, live: LiveLesson) -> None:
-        students = [payloads.student_state(t) for t in live.classroom.tracks.values()]
+        # The records for everyone, then the live state of each connected student from the
+        # process that holds their connection.
+        async with self.sessions() as s:
+            histories = await lesson_histories(s, live.lesson_id)
+        for student_id, history in histories.items():
+            if (track := live.classroom.tracks.get(str(student_id))) is not None:
+                history.apply(track)
+        states = {t.student_id: payloads.student_state(t) for t in live.classroom.tracks.values()}
+        for answer in await self.bus.ask("states", {"lesson_id": str(live.lesson_id)}):
+            for state in answer or []:
+                states[state["student_id"]] = state
+        students = list(states.values())
         students.sort(key=lambda s: (s["name"].casefold(), s["student_id"]))
         await self.sio.emit(
             "roster",

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtime.rules import Classroom, Counts, OpenPrompt, Policy, PromptStatus, Track
+from realtime.rules import Classroom, Counts, Policy, PromptStatus, Track
 from storage import repositories as repo
 from storage.models import Lesson
 
@@ -34,52 +34,54 @@ class LiveLesson:
         self.deadlines.clear()
 
 
-async def load_live_lesson(
-    s: AsyncSession, lesson: Lesson, policy: Policy, now: datetime
-) -> tuple[LiveLesson, list[str]]:
+async def load_live_lesson(s: AsyncSession, lesson: Lesson, policy: Policy) -> LiveLesson:
     """Build the classroom from the records.
 
-    Returns the lesson and the ids of prompts whose deadline passed while no process held
-    them (a restart): the caller resolves those as the deadline rules say.
+    Open prompts are not taken over: each belongs to the process that issued it, which times
+    its deadline. Those left by a process that died are cancelled (see realtime.cluster), and
+    the student is prompted afresh by the process they reconnect to.
     """
     classroom = Classroom(str(lesson.id), policy)
     students = await repo.enrolled_students(s, course_id=lesson.course_id)
-    prompts = await repo.lesson_prompts(s, lesson_id=lesson.id)
-    last = await repo.last_checks(s, lesson_id=lesson.id)
-
-    by_student: dict[uuid.UUID, list[PromptStatus]] = {}
-    open_prompts: dict[uuid.UUID, OpenPrompt] = {}
-    last_status: dict[uuid.UUID, PromptStatus] = {}
-    overdue: list[str] = []
-    for prompt in prompts:
-        by_student.setdefault(prompt.student_id, []).append(prompt.status)
-        if prompt.status is PromptStatus.PENDING:
-            open_prompts[prompt.student_id] = OpenPrompt(
-                prompt_id=prompt.id,
-                student_id=str(prompt.student_id),
-                issued_at=prompt.issued_at,
-                deadline=prompt.deadline,
-                challenge=prompt.challenge,
-                max_frames=policy.max_frames,
-            )
-            if prompt.deadline <= now:
-                overdue.append(prompt.id)
-        elif prompt.status is not PromptStatus.CANCELLED:
-            last_status[prompt.student_id] = prompt.status
-
+    histories = await lesson_histories(s, lesson.id)
     for student in students:
-        counts = Counts.from_statuses(by_student.get(student.id, []))
-        last_outcome, last_at = last.get(student.id, (None, None))
-        classroom.enrol(
-            Track(
-                student_id=str(student.id),
-                name=student.name,
-                counts=counts,
-                open_prompt=open_prompts.get(student.id),
-                last_status=last_status.get(student.id),
-                last_outcome=last_outcome,
-                last_check_at=last_at,
-            )
-        )
-    live = LiveLesson(lesson_id=lesson.id, classroom=classroom)
-    return live, overdue
+        classroom.enrol(Track(student_id=str(student.id), name=student.name))
+        histories.get(student.id, History()).apply(classroom.track(str(student.id)))
+    return LiveLesson(lesson_id=lesson.id, classroom=classroom)
+
+
+@dataclass(slots=True)
+class History:
+    """What the records say about one student in a lesson, whoever wrote them."""
+
+    statuses: list[PromptStatus] = field(default_factory=list)
+    last_status: PromptStatus | None = None
+    last_outcome: str | None = None
+    last_check_at: datetime | None = None
+
+    def apply(self, track: Track) -> None:
+        """Bring a track up to the records, unless the student is connected to this process
+        (then this process writes their records, and its own state is the newer)."""
+        if track.open_prompt is not None or track.connected:
+            return
+        track.counts = Counts.from_statuses(self.statuses)
+        track.last_status = self.last_status
+        track.last_outcome = self.last_outcome
+        track.last_check_at = self.last_check_at
+
+
+async def lesson_histories(
+    s: AsyncSession, lesson_id: uuid.UUID, student_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, History]:
+    prompts = await repo.lesson_prompts(s, lesson_id=lesson_id, student_id=student_id)
+    last = await repo.last_checks(s, lesson_id=lesson_id, student_id=student_id)
+    histories: dict[uuid.UUID, History] = {}
+    for prompt in prompts:  # in the order issued
+        history = histories.setdefault(prompt.student_id, History())
+        history.statuses.append(prompt.status)
+        if prompt.status not in (PromptStatus.PENDING, PromptStatus.CANCELLED):
+            history.last_status = prompt.status
+    for sid, (outcome, at) in last.items():
+        history = histories.setdefault(sid, History())
+        history.last_outcome, history.last_check_at = outcome, at
+    return histories

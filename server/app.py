@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 
+from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.server import create_socket_server
 from server import bootstrap
 from server.metrics import Metrics, TimingMiddleware
@@ -22,7 +23,9 @@ from server.routes import audit, auth, courses, docs, health, lessons, pages, re
 from server.security import TokenCodec
 from server.services import Services
 from server.settings import Settings
-from storage.db import create_schema, make_engine, make_sessions
+from storage.db import make_engine, make_sessions
+from storage.errors import SchemaOutOfDate
+from storage.migrate import is_current, upgrade
 from vision import ImageLimits, VisionPool
 
 logger = logging.getLogger(__name__)
@@ -54,13 +57,37 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
             min_confidence=settings.min_face_confidence,
         )
         purger: asyncio.Task[None] | None = None
+        registry: ProcessRegistry | None = None
         try:
             if engine.dialect.name == "sqlite":
-                await create_schema(engine)
+                # The embedded default keeps itself up to date; a shared database is migrated
+                # on purpose, once, by `trust-lesson migrate`.
+                await upgrade(engine)
+            elif not await is_current(engine):
+                raise SchemaOutOfDate(
+                    "the database schema is not up to date: run `trust-lesson migrate` first"
+                )
             await bootstrap.on_start(sessions, settings)
             await vision.warm_up()
             tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
-            hub.start(sessions=sessions, vision=vision, tokens=tokens, events=metrics)
+            registry = ProcessRegistry(
+                sessions, heartbeat_s=settings.heartbeat_s, stale_after_s=settings.process_stale_s
+            )
+            await registry.start()
+            bus: Bus = (
+                RedisBus(settings.message_queue_url, registry.process_id)
+                if settings.message_queue_url
+                else LocalBus()
+            )
+            await hub.start(
+                sessions=sessions,
+                vision=vision,
+                tokens=tokens,
+                events=metrics,
+                process_id=registry.process_id,
+                bus=bus,
+                stale_after_s=settings.process_stale_s,
+            )
             services = Services(
                 settings=settings,
                 engine=engine,
@@ -78,6 +105,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
             if purger is not None:
                 purger.cancel()
             await hub.stop()
+            if registry is not None:
+                await registry.stop()
             # close() waits for frames being judged: not on the event loop.
             await asyncio.to_thread(vision.close)
             await engine.dispose()
@@ -99,6 +128,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.hub = hub
     app.add_middleware(TimingMiddleware, metrics=metrics, routes=routes)
     # No on_startup/on_shutdown here: Starlette's lifespan must run.
     return socketio.ASGIApp(sio, other_asgi_app=app)

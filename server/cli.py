@@ -46,22 +46,27 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.serving import DrainingServer
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
+    hub = app.other_asgi_app.state.hub
+    DrainingServer(config, hub, settings.drain_timeout_s).run()
     return 0
 
 
 async def _demo(settings: Settings, *, only_if_empty: bool) -> int:
     from server import demo
     from storage import repositories as repo
-    from storage.db import create_schema, make_engine, make_sessions
+    from storage.db import make_engine, make_sessions
+    from storage.migrate import upgrade
 
     if settings.env == "production":
         print("trust-lesson: the demo is not seeded in production (TL_ENV)", file=sys.stderr)
         return 2
     engine = make_engine(settings.database_url)
     try:
-        await create_schema(engine)
+        await upgrade(engine)
         sessions = make_sessions(engine)
         if only_if_empty:
             async with sessions() as s:
@@ -78,11 +83,15 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from storage.db import create_schema, make_engine
+    from storage.db import make_engine
+    from storage.migrate import UnversionedDatabase, upgrade
 
     engine = make_engine(settings.database_url)
     try:
-        await create_schema(engine)
+        await upgrade(engine)
+    except UnversionedDatabase as exc:
+        print(f"trust-lesson: {exc}", file=sys.stderr)
+        return 2
     finally:
         await engine.dispose()
     print("trust-lesson: schema is up to date")

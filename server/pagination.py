@@ -39,9 +39,7 @@ def page_request(request: Request, order: Order) -> PageRequest:
                 json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             )
         except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-            raise _invalid(
-                "cursor", "a cursor from this list (start again without one)"
-            ) from None
+            raise _invalid("cursor", "a cursor from this list (start again without one)") from None
     return PageRequest(limit=limit, after=after)
 
 

@@ -296,6 +296,7 @@ class HealthOut(BaseModel):
     database: str
     vision: str
     message_queue: str
+    process: str
     connections: dict[str, int]
     vision_pool: dict[str, Any]
 

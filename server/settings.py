@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     # 4K UHD; each declared pixel costs decoding time, whatever the file's size in bytes.
     max_image_pixels: int = Field(default=3840 * 2160, ge=10_000, le=89_000_000)
     min_face_confidence: float = Field(default=0.5, gt=0.0, lt=1.0)
+    # Each process's heartbeat in the database; a process silent for `process_stale_s` is taken
+    # for dead, and what it left open (presence, prompts) is settled by the others.
+    heartbeat_s: float = Field(default=5.0, gt=0, le=300)
+    process_stale_s: float = Field(default=20.0, gt=0, le=3600)
+    # On SIGTERM: how long frames being judged may take to finish before the process exits.
+    drain_timeout_s: float = Field(default=20.0, ge=0, le=600)
     # How often the server drops evidence thumbnails past their course's retention period.
     purge_interval_s: float = Field(default=3600.0, ge=1)
     # Socket.IO: how long a silent client is kept before it counts as gone.
@@ -46,6 +52,8 @@ class Settings(BaseSettings):
                 )
             if self.admin_password is not None and len(self.admin_password) < 12:
                 raise ValueError("TL_ADMIN_PASSWORD must be at least 12 characters in production")
+        if self.process_stale_s <= 2 * self.heartbeat_s:
+            raise ValueError("TL_PROCESS_STALE_S must be more than twice TL_HEARTBEAT_S")
         if (self.admin_email is None) != (self.admin_password is None):
             raise ValueError("set both TL_ADMIN_EMAIL and TL_ADMIN_PASSWORD, or neither")
         return self

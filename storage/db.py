@@ -12,8 +12,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage.models import Base
-
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -36,9 +34,3 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_sessions(engine: AsyncEngine) -> Sessions:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables: the embedded default's set-up on start."""
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)

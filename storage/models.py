@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -120,20 +121,52 @@ class Lesson(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ServerProcess(Base):
+    """A running server process, kept alive by its heartbeat. When the heartbeat stops (the
+    process was killed), another process closes what it left open: presence intervals at its
+    last heartbeat, and its pending prompts as cancelled."""
+
+    __tablename__ = "server_processes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class PresenceInterval(Base):
     __tablename__ = "presence_intervals"
-    __table_args__ = (Index("ix_presence_lesson_student", "lesson_id", "student_id"),)
+    __table_args__ = (
+        Index("ix_presence_lesson_student", "lesson_id", "student_id"),
+        Index("ix_presence_open_by_process", "process_id", "disconnected_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The process holding the connection; not a foreign key: the row outlives the process.
+    process_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class Prompt(Base):
     __tablename__ = "prompts"
-    __table_args__ = (Index("ix_prompts_lesson_student", "lesson_id", "student_id"),)
+    __table_args__ = (
+        Index("ix_prompts_lesson_student", "lesson_id", "student_id"),
+        Index("ix_prompts_lesson_status", "lesson_id", "status"),
+        Index("ix_prompts_pending_by_process", "process_id", "status"),
+        # At most one open prompt per student and lesson, whichever process issues it.
+        Index(
+            "uq_prompts_one_pending",
+            "lesson_id",
+            "student_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     # 128 random bits, URL-safe text: unguessable by another student.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -144,18 +177,22 @@ class Prompt(Base):
     challenge: Mapped[str] = mapped_column(String(16))
     status: Mapped[PromptStatus] = mapped_column(_enum(PromptStatus), default=PromptStatus.PENDING)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The process that issued it and times its deadline.
+    process_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class Check(Base):
     __tablename__ = "checks"
+    # The verdict log is read per lesson in arrival order.
+    __table_args__ = (Index("ix_checks_lesson_received", "lesson_id", "received_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     prompt_id: Mapped[str] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"), index=True)
     # Denormalised from the prompt: the verdict log is read per lesson.
-    lesson_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("lessons.id", ondelete="CASCADE"), index=True
+    lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    student_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(24))
     face_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -24,6 +24,7 @@ from storage.models import (
     PresenceInterval,
     Prompt,
     Role,
+    ServerProcess,
     User,
 )
 from storage.pages import Order, Page, Position, keyset_page
@@ -260,9 +261,16 @@ async def lessons_page(
 
 
 async def open_presence(
-    s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID, at: datetime
+    s: AsyncSession,
+    *,
+    lesson_id: uuid.UUID,
+    student_id: uuid.UUID,
+    at: datetime,
+    process_id: str | None = None,
 ) -> PresenceInterval:
-    interval = PresenceInterval(lesson_id=lesson_id, student_id=student_id, connected_at=at)
+    interval = PresenceInterval(
+        lesson_id=lesson_id, student_id=student_id, connected_at=at, process_id=process_id
+    )
     s.add(interval)
     await s.flush()
     return interval
@@ -288,7 +296,10 @@ async def add_prompt(
     issued_at: datetime,
     deadline: datetime,
     challenge: str,
+    process_id: str | None = None,
 ) -> None:
+    """Record an open prompt. Raises IntegrityError when the student already has one open
+    in this lesson (issued by any process): never two."""
     s.add(
         Prompt(
             id=prompt_id,
@@ -298,9 +309,33 @@ async def add_prompt(
             deadline=deadline,
             challenge=challenge,
             status=PromptStatus.PENDING,
+            process_id=process_id,
         )
     )
     await s.flush()
+
+
+async def pending_prompt(
+    s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID
+) -> Prompt | None:
+    result = await s.execute(
+        select(Prompt).where(
+            Prompt.lesson_id == lesson_id,
+            Prompt.student_id == student_id,
+            Prompt.status == PromptStatus.PENDING,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def cancel_lesson_prompts(s: AsyncSession, *, lesson_id: uuid.UUID, at: datetime) -> int:
+    """Cancel every prompt still open in an ended lesson, whichever process issued it."""
+    result = await s.execute(
+        update(Prompt)
+        .where(Prompt.lesson_id == lesson_id, Prompt.status == PromptStatus.PENDING)
+        .values(status=PromptStatus.CANCELLED, resolved_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def resolve_prompt(
@@ -315,23 +350,26 @@ async def resolve_prompt(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def lesson_prompts(s: AsyncSession, *, lesson_id: uuid.UUID) -> list[Prompt]:
-    result = await s.execute(
-        select(Prompt).where(Prompt.lesson_id == lesson_id).order_by(Prompt.issued_at)
-    )
+async def lesson_prompts(
+    s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID | None = None
+) -> list[Prompt]:
+    stmt = select(Prompt).where(Prompt.lesson_id == lesson_id)
+    if student_id is not None:
+        stmt = stmt.where(Prompt.student_id == student_id)
+    result = await s.execute(stmt.order_by(Prompt.issued_at))
     return list(result.scalars())
 
 
 async def last_checks(
-    s: AsyncSession, *, lesson_id: uuid.UUID
+    s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID | None = None
 ) -> dict[uuid.UUID, tuple[str, datetime]]:
     """Each student's latest check outcome and time in the lesson."""
-    latest = (
-        select(Check.student_id, func.max(Check.received_at).label("at"))
-        .where(Check.lesson_id == lesson_id)
-        .group_by(Check.student_id)
-        .subquery()
+    stmt = select(Check.student_id, func.max(Check.received_at).label("at")).where(
+        Check.lesson_id == lesson_id
     )
+    if student_id is not None:
+        stmt = stmt.where(Check.student_id == student_id)
+    latest = stmt.group_by(Check.student_id).subquery()
     result = await s.execute(
         select(Check.student_id, Check.outcome, Check.received_at)
         .join(
@@ -479,6 +517,69 @@ async def presence(
     for sid, start, end in (await s.execute(stmt)).all():
         found.setdefault(sid, []).append((start, end))
     return found
+
+
+# -- server processes -----------------------------------------------------------------------------
+
+
+async def register_process(
+    s: AsyncSession, *, process_id: str, host: str, pid: int, at: datetime
+) -> None:
+    s.add(ServerProcess(id=process_id, host=host, pid=pid, started_at=at, last_seen_at=at))
+    await s.flush()
+
+
+async def heartbeat(s: AsyncSession, *, process_id: str, at: datetime) -> bool:
+    """Note that the process is alive; False when its row is gone (it was taken for dead)."""
+    result = await s.execute(
+        update(ServerProcess).where(ServerProcess.id == process_id).values(last_seen_at=at)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def process_alive(s: AsyncSession, *, process_id: str | None, seen_after: datetime) -> bool:
+    if process_id is None:
+        return False
+    row = await s.get(ServerProcess, process_id)
+    return row is not None and row.last_seen_at >= seen_after
+
+
+async def processes(s: AsyncSession) -> list[ServerProcess]:
+    return list((await s.execute(select(ServerProcess))).scalars())
+
+
+async def reap_process(s: AsyncSession, *, process: ServerProcess, at: datetime) -> tuple[int, int]:
+    """Settle what a dead process left open: its presence intervals end at its last heartbeat,
+    its pending prompts are cancelled (the student is prompted afresh wherever they reconnect).
+    Returns (intervals closed, prompts cancelled)."""
+    closed = await s.execute(
+        update(PresenceInterval)
+        .where(
+            PresenceInterval.process_id == process.id,
+            PresenceInterval.disconnected_at.is_(None),
+        )
+        .values(disconnected_at=process.last_seen_at)
+    )
+    cancelled = await cancel_process_prompts(s, process_id=process.id, at=at)
+    await s.execute(delete(ServerProcess).where(ServerProcess.id == process.id))
+    return int(getattr(closed, "rowcount", 0) or 0), cancelled
+
+
+async def cancel_process_prompts(s: AsyncSession, *, process_id: str, at: datetime) -> int:
+    result = await s.execute(
+        update(Prompt)
+        .where(Prompt.process_id == process_id, Prompt.status == PromptStatus.PENDING)
+        .values(status=PromptStatus.CANCELLED, resolved_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def cancel_prompt(s: AsyncSession, *, prompt_id: str, at: datetime) -> bool:
+    return await resolve_prompt(s, prompt_id=prompt_id, status=PromptStatus.CANCELLED, at=at)
+
+
+async def deregister_process(s: AsyncSession, *, process_id: str) -> None:
+    await s.execute(delete(ServerProcess).where(ServerProcess.id == process_id))
 
 
 # -- audit --------------------------------------------------------------------------------------

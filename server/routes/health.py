@@ -28,6 +28,8 @@ async def health(request: Request) -> JSONResponse:
         parts["database"] = f"failing: {type(exc).__name__}"
     parts["vision"] = "ok" if svc.vision.alive() else "failing: the pool is closed"
     parts["message_queue"] = await _message_queue(svc.settings.message_queue_url)
+    # While draining for a restart, tell load balancers to send new clients elsewhere.
+    parts["process"] = "draining" if svc.hub.draining else "ok"
     ok = all(v in ("ok", "not configured") for v in parts.values())
     return JSONResponse(
         {

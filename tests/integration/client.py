@@ -85,6 +85,8 @@ async def make_classroom(
         "interval_max_s": 3600,
         "first_prompt_min_s": 3600,
         "first_prompt_max_s": 3600,
+        # No head-turn challenges unless a test asks: a still test frame cannot turn its head.
+        "challenge_probability": 0,
         **(policy or {}),
     }
     course = await api.call(

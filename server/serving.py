@@ -1,0 +1,58 @@
+"""Serving one process with uvicorn, and draining it on SIGTERM.
+
+On the first SIGTERM (or Ctrl-C) the process stops taking new Socket.IO connections and
+reports itself draining on /api/health, waits until the frames it is judging have their
+answers (at most TL_DRAIN_TIMEOUT_S), and only then lets uvicorn close the connections and
+run the shutdown: presence intervals are closed and its open prompts cancelled, so students
+who reconnect elsewhere are prompted afresh. A second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from realtime.hub import LessonHub
+
+logger = logging.getLogger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, hub: LessonHub, drain_timeout_s: float) -> None:
+        super().__init__(config)
+        self._hub = hub
+        self._drain_timeout_s = drain_timeout_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining = False
+        self._drain_task: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: Any = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining or self._loop is None or self.should_exit:
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        # A signal handler may interrupt anything: hand the work to the event loop.
+        self._loop.call_soon_threadsafe(self._start_drain, sig, frame)
+
+    def _start_drain(self, sig: int, frame: FrameType | None) -> None:
+        assert self._loop is not None
+        self._drain_task = self._loop.create_task(self._drain(sig, frame), name="drain")
+
+    async def _drain(self, sig: int, frame: FrameType | None) -> None:
+        self._hub.begin_drain()
+        logger.info("draining: no new connections; waiting for frames being judged")
+        if await self._hub.drained(self._drain_timeout_s):
+            logger.info("drained; shutting down")
+        else:
+            logger.warning(
+                "frames still being judged after %.0f s; shutting down", self._drain_timeout_s
+            )
+        super().handle_exit(sig, frame)
