@@ -29,7 +29,6 @@ from storage.db import Sessions
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[Any]]
-CHANNEL = "trust-lesson:bus"
 
 
 class Bus(Protocol):
@@ -60,13 +59,16 @@ class LocalBus:
 class RedisBus:
     """Several processes sharing one Redis: every process answers every question."""
 
-    def __init__(self, url: str, process_id: str, timeout_s: float = 3.0) -> None:
+    def __init__(
+        self, url: str, process_id: str, channel: str = "trust-lesson", timeout_s: float = 3.0
+    ) -> None:
         import redis.asyncio as redis
 
+        self._channel = f"{channel}:bus"
         self._redis = redis.Redis.from_url(url)
         self._pubsub = self._redis.pubsub()
         self._process_id = process_id
-        self._replies = f"{CHANNEL}:reply:{process_id}"
+        self._replies = f"{self._channel}:reply:{process_id}"
         self._timeout_s = timeout_s
         self._handler: Handler | None = None
         self._waiting: dict[str, tuple[list[Any], asyncio.Event, int]] = {}
@@ -75,7 +77,7 @@ class RedisBus:
 
     async def start(self, handler: Handler) -> None:
         self._handler = handler
-        await self._pubsub.subscribe(CHANNEL, self._replies)
+        await self._pubsub.subscribe(self._channel, self._replies)
         self._listener = asyncio.create_task(self._listen(), name="bus-listener")
 
     async def ask(self, op: str, payload: dict[str, Any]) -> list[Any]:
@@ -86,7 +88,7 @@ class RedisBus:
         self._waiting[request_id] = (answers, done, 1 << 30)
         message = {"op": op, "payload": payload, "id": request_id, "reply_to": self._replies}
         try:
-            receivers = int(await self._redis.publish(CHANNEL, json.dumps(message)))
+            receivers = int(await self._redis.publish(self._channel, json.dumps(message)))
             self._waiting[request_id] = (answers, done, receivers)
             if len(answers) < receivers:
                 with contextlib.suppress(TimeoutError):
@@ -120,7 +122,7 @@ class RedisBus:
                 continue
             channel = message["channel"]
             channel = channel.decode() if isinstance(channel, bytes) else channel
-            if channel == CHANNEL:
+            if channel == self._channel:
                 task = asyncio.create_task(self._answer(data), name=f"bus-{data.get('op')}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)

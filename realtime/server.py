@@ -11,13 +11,18 @@ from realtime.namespaces import StudentNamespace, TutorNamespace
 def create_socket_server(
     *,
     message_queue_url: str | None,
+    channel: str = "trust-lesson",
     max_message_bytes: int,
     ping_interval_s: float,
     ping_timeout_s: float,
     cors_allowed_origins: list[str] | str | None = None,
 ) -> tuple[socketio.AsyncServer, LessonHub]:
     """Build the server; ``message_queue_url`` (redis://) lets several processes share rooms."""
-    manager = socketio.AsyncRedisManager(message_queue_url) if message_queue_url else None
+    manager = (
+        socketio.AsyncRedisManager(message_queue_url, channel=f"{channel}:socketio")
+        if message_queue_url
+        else None
+    )
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,

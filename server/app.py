@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     settings = settings or Settings()
     sio, hub = create_socket_server(
         message_queue_url=settings.message_queue_url,
+        channel=settings.message_queue_channel,
         max_message_bytes=settings.max_socket_message_bytes,
         ping_interval_s=settings.ping_interval_s,
         ping_timeout_s=settings.ping_timeout_s,
@@ -75,7 +76,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
             )
             await registry.start()
             bus: Bus = (
-                RedisBus(settings.message_queue_url, registry.process_id)
+                RedisBus(
+                    settings.message_queue_url,
+                    registry.process_id,
+                    channel=settings.message_queue_channel,
+                )
                 if settings.message_queue_url
                 else LocalBus()
             )

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///trust-lesson.db"
     message_queue_url: str | None = None
+    # Prefix of the Redis channels: deployments (or test runs) sharing one Redis keep apart.
+    message_queue_channel: str = Field(default="trust-lesson", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     secret_key: str = DEV_SECRET
     admin_email: str | None = None
     admin_password: str | None = None
