@@ -188,6 +188,10 @@ class Participant:
     async def close(self) -> None:
         if self.client.connected:
             await self.client.disconnect()
+        # A refused or broken connection leaves its HTTP session open: close it too.
+        http = getattr(self.client.eio, "http", None)
+        if http is not None and not http.closed:
+            await http.close()
 
 
 def forged_tokens(user_id: str, valid: str) -> dict[str, str]:
