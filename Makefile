@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+NPM ?= npm
+# The browser pages' one dependency (socket.io-client), installed exactly as locked.
+WEB_DEPS := web_client/node_modules/.installed
 
 .PHONY: run test lint setup clean bench
 
@@ -19,13 +22,17 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.dev
+$(WEB_DEPS): web_client/package.json web_client/package-lock.json
+	cd web_client && $(NPM) ci --no-audit --no-fund
+	touch $@
 
-run: $(VENV)/.runtime
+setup: $(VENV)/.dev $(WEB_DEPS)
+
+run: $(VENV)/.runtime $(WEB_DEPS)
 	TL_PUBLIC_URL=$${TL_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/trust-lesson demo --if-empty
 	$(BIN)/trust-lesson serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(WEB_DEPS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -38,4 +45,4 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/roundtrip.py --students 5 --rounds 20
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache web_client/node_modules

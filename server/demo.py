@@ -81,9 +81,14 @@ def describe(demo: Demo, public_url: str) -> str:
     students = "\n".join(f"    {email:<22} {name} (student)" for email, name in STUDENTS)
     return f"""\
 Trust Lesson Live demo {"created" if demo.created else "(already there)"}
+  Open two browser windows (each keeps its own sign-in; the camera works on 127.0.0.1,
+  localhost or HTTPS):
+    tutor dashboard: {base}/tutor/lessons/{demo.lesson_id}   sign in as {TUTOR[0]}
+    student page:    {base}/student/lessons/{demo.lesson_id} sign in as {STUDENTS[0][0]}
+  sign-in page:      {base}/
   lesson:  {demo.lesson_id}  (live)
   course:  {demo.course_id}
-  API:     {base}/api  (health: {base}/api/health)
+  API:     {base}/api  (docs: {base}/api/docs, health: {base}/api/health)
   sockets: {base}/socket.io/  namespaces /student and /tutor,
            auth {{"token": <access_token>, "lesson_id": "{demo.lesson_id}"}}
   logins (password for all: {DEMO_PASSWORD}):

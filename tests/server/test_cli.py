@@ -38,6 +38,9 @@ def test_demo_prints_the_lesson_and_logins_and_is_idempotent(tmp_path: Path) -> 
     lesson_line = next(line for line in first.stdout.splitlines() if "lesson:" in line)
     lesson_id = lesson_line.split()[1]
     assert "namespaces /student and /tutor" in first.stdout
+    # The two pages a person opens to watch the loop work.
+    assert f"/tutor/lessons/{lesson_id}" in first.stdout
+    assert f"/student/lessons/{lesson_id}" in first.stdout
 
     again = run(["demo", "--if-empty"], tmp_path)
     assert again.returncode == 0, again.stderr
