@@ -710,7 +710,19 @@ class LessonHub:
 
     # -- between processes ----------------------------------------------------------------
 
+    async def disconnect_user(self, user_id: uuid.UUID) -> int:
+        """Close every connection of a user (disabled or deleted), on every process."""
+        answers = await self.bus.ask("disconnect_user", {"user_id": str(user_id)})
+        return sum(a for a in answers if isinstance(a, int))
+
     async def _on_bus(self, op: str, payload: dict[str, Any]) -> Any:
+        if op == "disconnect_user":
+            user_id = uuid.UUID(payload["user_id"])
+            mine = [(sid, c) for sid, c in self._connections.items() if c.user_id == user_id]
+            for sid, conn in mine:
+                namespace = STUDENT_NS if conn.role is Role.STUDENT else TUTOR_NS
+                await self.sio.disconnect(sid, namespace=namespace, ignore_queue=True)
+            return len(mine)
         lesson_id = uuid.UUID(payload["lesson_id"])
         if op == "end":
             return await self._end_here(lesson_id)

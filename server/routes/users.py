@@ -111,6 +111,9 @@ async def patch_user(request: Request) -> JSONResponse:
             )
     except IntegrityError:
         raise _email_taken() from None
+    if user.disabled:
+        # A disabled account's open sockets close now, not at their next reconnect.
+        await services(request).hub.disconnect_user(user.id)
     return JSONResponse(user_out(user))
 
 
@@ -138,6 +141,7 @@ async def delete_user(request: Request) -> Response:
             target_id=str(user.id),
             detail={"email": user.email},
         )
+    await services(request).hub.disconnect_user(user_id)
     return Response(status_code=204)
 
 

@@ -277,7 +277,12 @@ async def test_a_disabled_users_token_stops_working_on_http_and_sockets(
     room = await make_classroom(api, n_students=1)
     token = room.students[0]["token"]
     await api.call("GET", "/api/me", token)
+    connected = Participant(server_url, "/student")
+    await connected.connect(token, room.lesson_id)
     await api.call("PATCH", f"/api/users/{room.students[0]['id']}", room.admin, {"disabled": True})
+    # An open connection is closed at once.
+    await connected.wait_for("disconnect")
+    await connected.close()
     await api.call("GET", "/api/me", token, expect=401)
     r = await api.http.post(
         "/api/auth/login", json={"email": room.students[0]["email"], "password": PASSWORD}
