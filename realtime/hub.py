@@ -25,6 +25,7 @@ from realtime import payloads
 from realtime.cluster import Bus, LocalBus
 from realtime.errors import PayloadError, Refused
 from realtime.live import History, LiveLesson, lesson_histories, load_live_lesson
+from realtime.outbox import Outbox
 from realtime.rules import DEADLINE_GRACE, FrameTicket, Policy, Refusal, Resolution, Track
 from storage import repositories as repo
 from storage.db import Sessions
@@ -43,6 +44,9 @@ PROTOCOL_HINTS = {
     Refusal.RATE_LIMITED: "the server is busy — send the frame again",
 }
 MISSED_HINT = "no frame arrived before the deadline"
+JUST_LEFT_S = 5.0
+FAULT_HINT = "this frame could not be checked on the server; send another"
+HELD_HINT = "checked; it will be recorded as soon as the server's database is back"
 # Per connection: refused captures (no open prompt, too late, malformed) draw from a bucket
 # of this size, refilled at a steady rate; when it is empty every capture is answered
 # `rate_limited` at once. Answers to an open prompt draw nothing: max_frames already bounds
@@ -115,6 +119,7 @@ class LessonHub:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
         self.events: HubEvents = _Quiet()
+        self._outbox: Outbox | None = None
         self.process_id = "local"
         self.bus: Bus = LocalBus()
         self.draining = False
@@ -128,6 +133,8 @@ class LessonHub:
         self._lessons: dict[uuid.UUID, LiveLesson] = {}
         self._loading: dict[uuid.UUID, asyncio.Future[LiveLesson]] = {}
         self._connections: dict[str, Connection] = {}
+        # Connections closed in the last few seconds, for frames still on their way in.
+        self._just_left: dict[str, Connection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -142,11 +149,13 @@ class LessonHub:
         process_id: str = "local",
         bus: Bus | None = None,
         stale_after_s: float = 15.0,
+        db_wait_s: float = 5.0,
     ) -> None:
         self.events = events or _Quiet()
         self.process_id = process_id
         self.bus = bus or LocalBus()
         self._stale_after = timedelta(seconds=stale_after_s)
+        self._outbox = Outbox(sessions, wait_s=db_wait_s)
         await self.bus.start(self._on_bus)
         self._sessions = sessions
         self._vision = vision
@@ -161,6 +170,8 @@ class LessonHub:
             live.cancel_timers()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
+        if self._outbox is not None:
+            await self._outbox.flush(timeout_s=5)
         at = _now()
         open_ids = [c.presence_id for c in self._connections.values() if c.presence_id]
         if self._sessions is not None:
@@ -184,6 +195,11 @@ class LessonHub:
         except TimeoutError:
             return False
         return True
+
+    @property
+    def outbox(self) -> Outbox:
+        assert self._outbox is not None, "LessonHub.start() was not called"
+        return self._outbox
 
     @property
     def sessions(self) -> Sessions:
@@ -340,10 +356,16 @@ class LessonHub:
         conn = self._connections.pop(sid, None)
         if conn is None:
             return
+        self._just_left[sid] = conn
+        asyncio.get_running_loop().call_later(JUST_LEFT_S, self._just_left.pop, sid, None)
         logger.info("%s %s left lesson %s (sid %s)", conn.role, conn.user_id, conn.lesson_id, sid)
         if conn.presence_id is not None:
-            async with self.sessions() as s, s.begin():
-                await repo.close_presence(s, interval_id=conn.presence_id, at=_now())
+            presence_id, at = conn.presence_id, _now()
+
+            async def write(s: AsyncSession) -> None:
+                await repo.close_presence(s, interval_id=presence_id, at=at)
+
+            await self.outbox.write(f"end of presence {presence_id}", write)
         live = self._lessons.get(conn.lesson_id)
         if conn.role is not Role.STUDENT or live is None:
             return
@@ -446,14 +468,19 @@ class LessonHub:
 
     async def _resolved(
         self, live: LiveLesson, resolution: Resolution, check: dict[str, Any] | None
-    ) -> None:
-        """Persist a prompt's resolution (with the deciding check), tell the student and tutors."""
-        async with self.sessions() as s, s.begin():
+    ) -> bool:
+        """Persist a prompt's resolution (with the deciding check), tell the student and tutors.
+
+        False when the database is unavailable and the write is held for later."""
+
+        async def write(s: AsyncSession) -> None:
             if check is not None:
                 await repo.add_check(s, **check)
             await repo.resolve_prompt(
                 s, prompt_id=resolution.prompt_id, status=resolution.status, at=resolution.at
             )
+
+        written = await self.outbox.write(f"resolution of prompt {resolution.prompt_id}", write)
         student_id = resolution.student_id
         track = live.classroom.track(student_id)
         if check is None:  # resolved by its deadline
@@ -474,12 +501,15 @@ class LessonHub:
         if track.connected and not live.classroom.ended:
             self._schedule(live, student_id, live.classroom.next_delay())
         await self._broadcast_state(live, student_id)
+        return written
 
     # -- frames -------------------------------------------------------------------------------
 
     async def capture(self, sid: str, data: Any) -> dict[str, Any]:
         """Judge one frame sent for a prompt; returns the ack."""
-        conn = self._connections.get(sid)
+        # A frame sent just before the socket closed may be handled just after its disconnect:
+        # it came over an authenticated connection, so it is still judged and recorded.
+        conn = self._connections.get(sid) or self._just_left.get(sid)
         echo_id = payloads.prompt_id_of(data)
         if conn is None:
             return payloads.frame_reply(
@@ -553,6 +583,20 @@ class LessonHub:
                 final=cancelled.final,
                 attempts_left=cancelled.attempts_left,
             )
+        except Exception:
+            # A fault in the vision code, not in the frame: the attempt is not held against
+            # the student, who is asked for another frame.
+            logger.exception("judging a frame for prompt %s failed", ticket.prompt_id)
+            cancelled = live.classroom.cancel_frame(ticket, _now())
+            if cancelled.resolution is not None:
+                await self._resolved(live, cancelled.resolution, None)
+            return payloads.frame_reply(
+                ticket.prompt_id,
+                Refusal.RATE_LIMITED.value,
+                final=cancelled.final,
+                attempts_left=cancelled.attempts_left,
+                hint=FAULT_HINT,
+            )
         except BaseException:
             cancelled = live.classroom.cancel_frame(ticket, _now())
             if cancelled.resolution is not None:
@@ -592,7 +636,8 @@ class LessonHub:
             status=result.resolution.status.value if result.resolution else None,
         )
         if result.resolution is not None:
-            await self._resolved(live, result.resolution, check)
+            if not await self._resolved(live, result.resolution, check):
+                reply["hint"] = HELD_HINT
             await self.sio.emit(
                 "verdict",
                 reply,
@@ -600,8 +645,12 @@ class LessonHub:
                 namespace=STUDENT_NS,
             )
         else:
-            async with self.sessions() as s, s.begin():
+
+            async def write(s: AsyncSession) -> None:
                 await repo.add_check(s, **check)
+
+            if not await self.outbox.write(f"check for prompt {ticket.prompt_id}", write):
+                reply["hint"] = HELD_HINT
             await self._broadcast_state(live, ticket.student_id)
         return reply
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import socketio
 
 from realtime.hub import LessonHub
@@ -15,7 +18,7 @@ def create_socket_server(
     max_message_bytes: int,
     ping_interval_s: float,
     ping_timeout_s: float,
-    cors_allowed_origins: list[str] | str | None = None,
+    cors_origins: list[str] | None = None,
 ) -> tuple[socketio.AsyncServer, LessonHub]:
     """Build the server; ``message_queue_url`` (redis://) lets several processes share rooms."""
     manager = (
@@ -27,7 +30,7 @@ def create_socket_server(
         async_mode="asgi",
         client_manager=manager,
         # None: same-origin only (the page's own scheme and host).
-        cors_allowed_origins=cors_allowed_origins,
+        cors_allowed_origins=_origins_check(cors_origins) if cors_origins else None,
         max_http_buffer_size=max_message_bytes,
         ping_interval=ping_interval_s,
         ping_timeout=ping_timeout_s,
@@ -38,3 +41,19 @@ def create_socket_server(
     sio.register_namespace(StudentNamespace(hub))
     sio.register_namespace(TutorNamespace(hub))
     return sio, hub
+
+
+def _origins_check(extra: list[str]) -> Callable[[str | None, dict[str, Any]], bool]:
+    """The server's own origin, and the configured others."""
+    allowed = {o.rstrip("/") for o in extra}
+
+    def check(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None:
+            return True  # not a browser: no Origin header to check
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST", ""))
+        forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme"))
+        behind_proxy = f"{forwarded_proto}://{forwarded_host}".split(",")[0].strip()
+        return origin in allowed or origin in (own, behind_proxy)
+
+    return check

@@ -9,16 +9,20 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import socketio
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.server import create_socket_server
 from server import bootstrap
 from server.metrics import Metrics, TimingMiddleware
-from server.problems import Problem, handle_http_exception, handle_problem
+from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.purge import purge_periodically
+from server.ratelimit import FailureLimiter
 from server.routes import audit, auth, courses, docs, health, lessons, pages, reports, users
 from server.security import TokenCodec
 from server.services import Services
@@ -26,7 +30,7 @@ from server.settings import Settings
 from storage.db import make_engine, make_sessions
 from storage.errors import SchemaOutOfDate
 from storage.migrate import is_current, upgrade
-from vision import ImageLimits, VisionPool
+from vision import ImageLimits, Thresholds, VisionPool
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +41,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     sio, hub = create_socket_server(
         message_queue_url=settings.message_queue_url,
         channel=settings.message_queue_channel,
+        cors_origins=settings.cors_origins,
         max_message_bytes=settings.max_socket_message_bytes,
         ping_interval_s=settings.ping_interval_s,
         ping_timeout_s=settings.ping_timeout_s,
@@ -56,9 +61,16 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                 max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
             ),
             min_confidence=settings.min_face_confidence,
+            thresholds=Thresholds(
+                looking_away_yaw=settings.vision_looking_away_yaw_deg,
+                looking_away_pitch=settings.vision_looking_away_pitch_deg,
+                challenge_yaw=settings.vision_challenge_yaw_deg,
+            ),
+            scan=settings.vision_side_scan,
         )
         purger: asyncio.Task[None] | None = None
         registry: ProcessRegistry | None = None
+        lag_watch: asyncio.Task[None] | None = None
         try:
             if engine.dialect.name == "sqlite":
                 # The embedded default keeps itself up to date; a shared database is migrated
@@ -92,6 +104,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                 process_id=registry.process_id,
                 bus=bus,
                 stale_after_s=settings.process_stale_s,
+                db_wait_s=settings.db_wait_s,
             )
             services = Services(
                 settings=settings,
@@ -100,15 +113,22 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                 tokens=tokens,
                 vision=vision,
                 hub=hub,
+                account_logins=FailureLimiter(settings.login_max_failures, settings.login_window_s),
+                address_logins=FailureLimiter(
+                    settings.login_max_failures_per_address, settings.login_window_s
+                ),
             )
             purger = asyncio.create_task(
                 purge_periodically(sessions, settings.purge_interval_s), name="purge"
             )
+            lag_watch = asyncio.create_task(metrics.watch_event_loop(), name="loop-lag")
             logger.info("serving (database %s)", engine.dialect.name)
             yield {"services": services}
         finally:
             if purger is not None:
                 purger.cancel()
+            if lag_watch is not None:
+                lag_watch.cancel()
             await hub.stop()
             if registry is not None:
                 await registry.stop()
@@ -129,11 +149,29 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers={Problem: handle_problem, HTTPException: handle_http_exception},
+        exception_handlers={
+            Problem: handle_problem,
+            HTTPException: handle_http_exception,
+            # Database failures are answered here (503 when it is away)...
+            DBAPIError: handle_unexpected,
+            PoolTimeout: handle_unexpected,
+            OSError: handle_unexpected,
+            # ...and anything else as a 500 problem document.
+            Exception: handle_unexpected,
+        },
         lifespan=lifespan,
     )
     app.state.metrics = metrics
     app.state.hub = hub
     app.add_middleware(TimingMiddleware, metrics=metrics, routes=routes)
+    if settings.cors_origins:
+        # Other origins allowed by the settings; same-origin needs no CORS at all.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type"],
+            max_age=600,
+        )
     # No on_startup/on_shutdown here: Starlette's lifespan must run.
     return socketio.ASGIApp(sio, other_asgi_app=app)

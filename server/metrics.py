@@ -6,6 +6,7 @@ several server processes, scrape each one: the figures are per process.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from starlette.requests import Request
@@ -56,7 +58,39 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.loop_lag = Histogram(
+            "trust_lesson_event_loop_lag_seconds",
+            "How late the event loop ran a timer due every 50 ms: time some handler held it.",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=self.registry,
+        )
+        self.loop_lag_max = Gauge(
+            "trust_lesson_event_loop_lag_max_seconds",
+            "The longest the event loop was held since the process started.",
+            registry=self.registry,
+        )
+        self.tasks = Gauge(
+            "trust_lesson_asyncio_tasks",
+            "asyncio tasks alive in this process.",
+            registry=self.registry,
+        )
+        self.tasks.set_function(lambda: len(asyncio.all_tasks()))
+        # Resident memory, open file descriptors, CPU time of this process.
+        ProcessCollector(registry=self.registry)
         self._counts: Callable[[], dict[str, int]] = dict
+
+    async def watch_event_loop(self, every_s: float = 0.05) -> None:
+        """Sample the event loop's lag for as long as the server runs."""
+        loop = asyncio.get_running_loop()
+        worst = 0.0
+        while True:
+            due = loop.time() + every_s
+            await asyncio.sleep(every_s)
+            lag = max(0.0, loop.time() - due)
+            self.loop_lag.observe(lag)
+            if lag > worst:
+                worst = lag
+                self.loop_lag_max.set(worst)
 
     def watch_connections(self, counts: Callable[[], dict[str, int]]) -> None:
         self._counts = counts

@@ -22,6 +22,7 @@ _REASONS = {
     413: "The body is too large.",
     415: "The body is not JSON.",
     422: "A field is invalid; `detail` and `errors` name it.",
+    429: "Too many failed attempts; `Retry-After` says when to try again.",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,6 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.errors import ServerError
+from storage.errors import unavailable
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -17,11 +21,19 @@ PROBLEM_JSON = "application/problem+json"
 class Problem(ServerError):
     """Raised by handlers; rendered as a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
+        self.headers = headers or {}
         self.extra = extra
 
 
@@ -59,7 +71,22 @@ def validation_problem(exc: ValidationError) -> Problem:
 
 async def handle_problem(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return problem_response(exc.status, exc.title, exc.detail, **exc.extra)
+    response = problem_response(exc.status, exc.title, exc.detail, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
+
+
+async def handle_unexpected(_request: Request, exc: Exception) -> Response:
+    """Anything a handler did not expect: a problem document, never a bare 500 page."""
+    if unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        response = problem_response(
+            503, "Service Unavailable", "the database is unavailable; try again shortly"
+        )
+        response.headers["Retry-After"] = "5"
+        return response
+    logger.error("unexpected error", exc_info=exc)
+    return problem_response(500, "Internal Server Error", "the server failed; this is logged")
 
 
 async def handle_http_exception(_request: Request, exc: Exception) -> Response:

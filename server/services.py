@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.ratelimit import FailureLimiter
 from server.security import TokenCodec
 from server.settings import Settings
 from storage.db import Sessions
@@ -24,3 +25,5 @@ class Services:
     tokens: TokenCodec
     vision: VisionPool
     hub: LessonHub
+    account_logins: FailureLimiter
+    address_logins: FailureLimiter

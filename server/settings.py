@@ -32,12 +32,28 @@ class Settings(BaseSettings):
     # 4K UHD; each declared pixel costs decoding time, whatever the file's size in bytes.
     max_image_pixels: int = Field(default=3840 * 2160, ge=10_000, le=89_000_000)
     min_face_confidence: float = Field(default=0.5, gt=0.0, lt=1.0)
+    # Head pose limits in degrees (the reasons for the defaults: vision.rules.Thresholds).
+    vision_looking_away_yaw_deg: float = Field(default=40.0, gt=0.0, lt=90.0)
+    vision_looking_away_pitch_deg: float = Field(default=35.0, gt=0.0, lt=90.0)
+    vision_challenge_yaw_deg: float = Field(default=20.0, gt=0.0, lt=90.0)
+    # The full-range model beside the student's face, for a second, smaller face (4 ms a frame).
+    vision_side_scan: bool = True
     # Each process's heartbeat in the database; a process silent for `process_stale_s` is taken
     # for dead, and what it left open (presence, prompts) is settled by the others.
     heartbeat_s: float = Field(default=5.0, gt=0, le=300)
     process_stale_s: float = Field(default=20.0, gt=0, le=3600)
+    # When the database does not answer, how long a check waits for it before the verdict is
+    # held in memory and written once it is back.
+    db_wait_s: float = Field(default=5.0, ge=0, le=120)
     # On SIGTERM: how long frames being judged may take to finish before the process exits.
     drain_timeout_s: float = Field(default=20.0, ge=0, le=600)
+    # Failed sign-ins allowed per account, and per client address, within the window.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=30, ge=1, le=100_000)
+    login_window_s: float = Field(default=300.0, ge=1, le=86_400)
+    # Origins (scheme://host[:port]) other than the server's own that may call the API and open
+    # sockets; empty: same-origin only.
+    cors_origins: list[str] = Field(default_factory=list)
     # How often the server drops evidence thumbnails past their course's retention period.
     purge_interval_s: float = Field(default=3600.0, ge=1)
     # Socket.IO: how long a silent client is kept before it counts as gone.

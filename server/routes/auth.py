@@ -16,13 +16,26 @@ from storage import repositories as repo
 async def login(request: Request) -> JSONResponse:
     body = await read_body(request, LoginIn)
     svc = services(request)
+    account = body.email.strip().lower()
+    address = request.client.host if request.client else "unknown"
+    for limiter, key in ((svc.account_logins, account), (svc.address_logins, address)):
+        if (wait := limiter.retry_after(key)) is not None:
+            raise Problem(
+                429,
+                "Too Many Requests",
+                f"too many failed sign-ins; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
     async with svc.sessions() as s:
         user = await repo.get_user_by_email(s, email=body.email)
     # One answer for an unknown email, a wrong password and a disabled account:
     # login errors must not tell which emails exist.
     ok = await verify_password(user.password_hash if user else None, body.password)
     if user is None or not ok or user.disabled:
+        svc.account_logins.failed(account)
+        svc.address_logins.failed(address)
         raise Problem(401, "Unauthorized", "wrong email or password")
+    svc.account_logins.succeeded(account)
     token = svc.tokens.issue(user.id, user.role.value)
     return JSONResponse(
         {
@@ -48,7 +61,7 @@ routes = [
         body=LoginIn,
         response=LoginOut,
         public=True,
-        errors=[401],
+        errors=[401, 429],
     ),
     api("GET", "/api/me", me, "The caller's own account", "anyone signed in", response=UserOut),
 ]

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -17,6 +18,12 @@ from server.settings import Settings
 ADMIN_EMAIL = "admin@test.example"
 ADMIN_PASSWORD = "admin-password-for-tests"
 _databases: dict[str, str] = {}
+_apps: dict[str, Any] = {}
+
+
+def app_for(base_url: str) -> Any:
+    """The app behind a running test server, for tests that inject a fault into it."""
+    return _apps[base_url]
 
 
 def database_url_for(base_url: str) -> str:
@@ -25,19 +32,28 @@ def database_url_for(base_url: str) -> str:
 
 
 @contextmanager
-def running_server(tmp_dir: Path, **overrides: object) -> Iterator[str]:
+def running_server(
+    tmp_dir: Path, database_url: str | None = None, **overrides: object
+) -> Iterator[str]:
     """Serve the app on 127.0.0.1 at a port the OS chose; yields the base URL."""
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_dir / 'test.db'}",
+        database_url=database_url or f"sqlite+aiosqlite:///{tmp_dir / 'test.db'}",
         admin_email=ADMIN_EMAIL,
         admin_password=ADMIN_PASSWORD,
-        **overrides,  # type: ignore[arg-type]
+        # Many tests sign in from one address on one shared server; the limits have their own
+        # tests with their own server.
+        **{
+            "login_max_failures": 1000,
+            "login_max_failures_per_address": 10_000,
+            **overrides,
+        },  # type: ignore[arg-type]
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=lambda: asyncio.run(server.serve(sockets=[sock])), name="uvicorn", daemon=True
@@ -51,6 +67,7 @@ def running_server(tmp_dir: Path, **overrides: object) -> Iterator[str]:
         raise RuntimeError("the test server did not start")
     base_url = f"http://127.0.0.1:{port}"
     _databases[base_url] = settings.database_url
+    _apps[base_url] = app
     try:
         yield base_url
     finally:

@@ -94,6 +94,11 @@ async def test_metrics_count_prompts_checks_connections_and_requests(
         >= 1
     )
     assert me["id"] not in after
+    # What the soak and load benchmarks read: loop lag, tasks, memory, descriptors.
+    assert _sample(after, "trust_lesson_event_loop_lag_seconds_count") > 0
+    assert _sample(after, "trust_lesson_asyncio_tasks") > 0
+    assert _sample(after, "process_resident_memory_bytes") > 10_000_000
+    assert _sample(after, "process_open_fds") > 0
 
 
 async def test_health_names_each_part(api: Api) -> None:

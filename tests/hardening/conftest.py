@@ -1,0 +1,1 @@
+from tests.integration.conftest import api, participants, server_url  # noqa: F401
