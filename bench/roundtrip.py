@@ -53,7 +53,9 @@ def percentiles(values: list[float]) -> str:
     )
 
 
-async def setup_class(base: str, n: int) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+async def setup_class(
+    base: str, n: int, policy: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
 
         async def login(email: str, password: str) -> str:
@@ -72,7 +74,7 @@ async def setup_class(base: str, n: int) -> tuple[str, dict[str, Any], list[dict
 
         tutor = await user("tutor", 0)
         students = [await user("student", i) for i in range(n)]
-        policy = {
+        policy = policy or {
             "interval_min_s": 3600,
             "interval_max_s": 3600,
             "first_prompt_min_s": 3600,
