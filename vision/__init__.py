@@ -1,28 +1,35 @@
-"""Bytes in, verdict out: is one student, and only one, in front of the camera?
+"""Bytes in, verdict out: is one student, and only one, in front of the camera, facing it?
 
 `VisionPool.judge` is the entry point for the server; `judge_frame` is the same check, synchronous.
 """
 
-from vision.detector import DETECTOR_VERSION, Face, FaceDetector
+from vision.detector import DETECTOR_VERSION, Detection, Face, FaceDetector
 from vision.errors import BadImage, PoolClosed, PoolSaturated, VisionError
 from vision.images import ImageLimits, decode_image
 from vision.judge import judge_frame
 from vision.pool import VisionPool
+from vision.pose import HeadPose, head_pose
+from vision.rules import DEFAULT_THRESHOLDS, Thresholds
 from vision.verdict import Challenge, Outcome, Verdict
 
 __all__ = [
+    "DEFAULT_THRESHOLDS",
     "DETECTOR_VERSION",
     "BadImage",
     "Challenge",
+    "Detection",
     "Face",
     "FaceDetector",
+    "HeadPose",
     "ImageLimits",
     "Outcome",
     "PoolClosed",
     "PoolSaturated",
+    "Thresholds",
     "Verdict",
     "VisionError",
     "VisionPool",
     "decode_image",
+    "head_pose",
     "judge_frame",
 ]

@@ -13,13 +13,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-
-import numpy as np
+from functools import partial
 
 from vision.detector import FaceDetector
 from vision.errors import PoolClosed, PoolSaturated
 from vision.images import ImageLimits
 from vision.judge import judge_frame
+from vision.rules import DEFAULT_THRESHOLDS, Thresholds
 from vision.verdict import Challenge, Verdict
 
 __all__ = ["FrameJudge", "VisionPool"]
@@ -42,8 +42,12 @@ class VisionPool:
         max_pending: int | None = None,
         limits: ImageLimits = _DEFAULT_LIMITS,
         min_confidence: float = 0.5,
-        judge_fn: FrameJudge = judge_frame,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        scan: bool = True,
+        judge_fn: FrameJudge | None = None,
     ) -> None:
+        """``thresholds`` are the head-pose limits of the rules; ``scan`` runs the full-range
+        model beside the student's face on every frame that has one (see `vision.detector`)."""
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         if max_pending is None:
@@ -54,7 +58,8 @@ class VisionPool:
         self._max_pending = max_pending
         self._limits = limits
         self._min_confidence = min_confidence
-        self._judge_fn = judge_fn
+        self._scan = scan
+        self._judge_fn: FrameJudge = judge_fn or partial(judge_frame, thresholds=thresholds)
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="vision"
         )
@@ -121,13 +126,12 @@ class VisionPool:
         if self._closed:
             raise PoolClosed("the vision pool is closed")
         started = time.perf_counter()
-        frame = np.full((128, 128, 3), 127, dtype=np.uint8)
         # Each warm-up job waits for the others, so no thread can take two of them and every
         # worker thread gets started and warmed.
         barrier = threading.Barrier(self._workers)
 
         def warm() -> None:
-            self._detector().detect(frame)
+            self._detector().warm_up()
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=_WARM_UP_TIMEOUT_S)
 
@@ -164,7 +168,7 @@ class VisionPool:
         # One per worker thread: a MediaPipe graph must not run two frames at once.
         detector: FaceDetector | None = getattr(self._local, "detector", None)
         if detector is None:
-            detector = FaceDetector(self._min_confidence)
+            detector = FaceDetector(self._min_confidence, scan=self._scan)
             self._local.detector = detector
             with self._lock:
                 self._detectors.append(detector)

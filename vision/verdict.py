@@ -30,12 +30,16 @@ class Verdict:
     score: float | None
     """Confidence of the best face, 0 to 1."""
     yaw: float | None
-    """Head pose in degrees; None until head-pose estimation is in place."""
+    """Head turn of the student's face in degrees, > 0 to the student's own right (the nose
+    towards the left edge of the unmirrored picture); None without a face or usable keypoints."""
     pitch: float | None
+    """Head nod in degrees, > 0 looking up."""
     brightness: float | None
-    """Mean luma, 0 to 255."""
+    """Mean luma, 0 to 255, of the student's face, or of the frame when no face was found."""
     sharpness: float | None
-    """Variance of the Laplacian of the grey frame scaled to a fixed width."""
+    """Variance of the Laplacian of the same region in grey, scaled to 64 px on its longer side
+    for a face (a sharp face measures in the thousands, a blurred one a few hundred), to 320 px
+    for a frame without one (under 20: smeared by motion)."""
     sha256: str
     """Hex digest of the bytes as received, set even when they could not be read."""
     detector_version: str
@@ -43,6 +47,12 @@ class Verdict:
     width: int | None = None
     """Size of the frame as sent (before any reduced-size decoding)."""
     height: int | None = None
+    wrong_way: bool = False
+    """A turn challenge was answered by turning the other way: what a guess (a photo, a replayed
+    video) looks like. Only ever set with ``challenge_failed``."""
+    passes: tuple[str, ...] = ()
+    """What the detector ran, in order (short_range, side_scan, full_range, contrast,
+    mesh_check): why a frame took longer, or how a face in the dark was found."""
 
     @property
     def passed(self) -> bool:

@@ -26,6 +26,7 @@ __all__ = [
     "png_bomb",
     "tiny_png",
     "truncated_jpeg",
+    "turned_face_jpeg",
     "two_faces_jpeg",
 ]
 
@@ -124,3 +125,18 @@ def png_bomb(width: int = 30_000, height: int = 30_000) -> bytes:
 def tiny_png(width: int = 1, height: int = 1) -> bytes:
     """A valid PNG too small to hold a face."""
     return encode(np.zeros((height, width, 3), dtype=np.uint8), "PNG")
+
+
+@cache
+def turned_face_jpeg(side: str, degrees: float = 35.0) -> bytes:
+    """The astronaut's face with her head turned to her own ``side`` ("left" or "right"), as the
+    camera sees it (not mirrored): the answer to a ``turn_left`` or ``turn_right`` challenge.
+
+    Rendered from the face mesh of the frontal photo (see tests/vision/synth.py).
+    """
+    from tests.vision.synth import ASTRONAUT, turned_frame
+
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be left or right, not {side!r}")
+    yaw = degrees if side == "right" else -degrees  # yaw > 0: to her own right
+    return encode(turned_frame(ASTRONAUT, yaw, share=0.5))

@@ -169,3 +169,56 @@ def test_declared_size_agrees_with_pillow(data: bytes) -> None:
 def test_nonsense_limits_are_refused(kwargs: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         ImageLimits(**kwargs)
+
+
+def progressive_scan_bomb(scans: int = 200) -> bytes:
+    """A small progressive JPEG whose last scan is repeated: each scan is one more pass over
+    the whole picture for the decoder."""
+    data = encode(face_rgb(320), "JPEG", progressive=True)
+    last_scan = data.rindex(b"\xff\xda")
+    return data[:last_scan] + data[last_scan:-2] * scans + b"\xff\xd9"
+
+
+def test_a_jpeg_with_more_scans_than_a_camera_writes_is_refused_before_decoding() -> None:
+    with pytest.raises(BadImage, match="JPEG scans") as caught:
+        decode_image(progressive_scan_bomb(), LIMITS)
+
+    assert caught.value.hint == "the image could not be read — send a plain JPEG"
+
+
+def test_an_ordinary_progressive_jpeg_is_accepted() -> None:
+    data = encode(face_rgb(320), "JPEG", progressive=True)
+
+    assert decode_image(data, LIMITS).shape == (240, 320, 3)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("kept", [0.05, 0.3, 0.6, 0.9, 0.99])
+def test_a_file_cut_short_anywhere_is_refused(fmt: str, kept: float) -> None:
+    data = encode(face_rgb(320), fmt)
+
+    with pytest.raises(BadImage) as caught:
+        decode_image(data[: int(len(data) * kept)], LIMITS)
+
+    assert caught.value.hint.startswith("the image could not be read")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_a_file_with_damaged_pixels_is_refused_or_decoded_never_raised_otherwise(fmt: str) -> None:
+    data = bytearray(encode(face_rgb(320), fmt))
+    rng = np.random.default_rng(3)
+    for at in rng.integers(len(data) // 3, len(data) - 4, 40):
+        data[at] ^= 0x5A
+
+    try:
+        rgb = decode_image(bytes(data), LIMITS)
+    except BadImage:
+        return
+    assert rgb.shape == (240, 320, 3)  # some decoders repair what they can
+
+
+def test_the_format_is_read_from_the_bytes_not_assumed() -> None:
+    png_header_jpeg_body = b"\x89PNG\r\n\x1a\n" + face_jpeg()[2:]
+
+    with pytest.raises(BadImage):
+        decode_image(png_header_jpeg_body, LIMITS)

@@ -6,12 +6,22 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.vision.images import blank_jpeg, face_jpeg, two_faces_jpeg
-from vision import Challenge, ImageLimits, Outcome, PoolClosed, PoolSaturated, Verdict, VisionPool
+from tests.conftest import timeout
+from tests.vision.images import blank_jpeg, face_jpeg, turned_face_jpeg, two_faces_jpeg
+from vision import (
+    Challenge,
+    ImageLimits,
+    Outcome,
+    PoolClosed,
+    PoolSaturated,
+    Thresholds,
+    Verdict,
+    VisionPool,
+)
 from vision.detector import FaceDetector
 from vision.judge import judge_frame
 
-WAIT_S = 5.0
+WAIT_S = timeout(5.0)
 
 
 class Gate:
@@ -51,14 +61,38 @@ async def test_judges_frames_off_the_event_loop(pool: VisionPool) -> None:
         pool.judge(face_jpeg(), Challenge.NONE),
         pool.judge(two_faces_jpeg(), Challenge.NONE),
         pool.judge(blank_jpeg(), Challenge.NONE),
+        pool.judge(turned_face_jpeg("left"), Challenge.TURN_LEFT),
+        pool.judge(face_jpeg(), Challenge.TURN_RIGHT),
     )
 
     assert [v.outcome for v in verdicts] == [
         Outcome.PRESENT,
         Outcome.MULTIPLE_FACES,
         Outcome.NO_FACE,
+        Outcome.PRESENT,
+        Outcome.CHALLENGE_FAILED,
     ]
     assert pool.pending == 0
+
+
+async def test_the_pool_judges_with_the_thresholds_it_was_given() -> None:
+    pool = VisionPool(workers=1, thresholds=Thresholds(looking_away_yaw=20))
+    try:
+        verdict = await pool.judge(turned_face_jpeg("right", 30), Challenge.NONE)
+    finally:
+        pool.close()
+
+    assert verdict.outcome is Outcome.LOOKING_AWAY
+
+
+async def test_the_pool_can_skip_the_side_scan() -> None:
+    pool = VisionPool(workers=1, scan=False)
+    try:
+        verdict = await pool.judge(face_jpeg(), Challenge.NONE)
+    finally:
+        pool.close()
+
+    assert verdict.passes == ("short_range",)
 
 
 async def test_a_full_pool_refuses_at_once_then_recovers(gate: Gate) -> None:
@@ -162,16 +196,23 @@ async def test_each_worker_thread_has_its_own_detector_and_close_closes_them() -
 async def test_warm_up_readies_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[FaceDetector] = []
 
+    warmed: list[FaceDetector] = []
+
     class CountedDetector(FaceDetector):
-        def __init__(self, min_confidence: float = 0.5) -> None:
-            super().__init__(min_confidence)
+        def __init__(self, min_confidence: float = 0.5, *, scan: bool = True) -> None:
+            super().__init__(min_confidence, scan=scan)
             made.append(self)
+
+        def warm_up(self) -> None:
+            super().warm_up()
+            warmed.append(self)
 
     monkeypatch.setattr("vision.pool.FaceDetector", CountedDetector)
     pool = VisionPool(workers=3)
     try:
         await pool.warm_up()
         assert len(made) == 3
+        assert sorted(map(id, warmed)) == sorted(map(id, made))  # every model loaded, each once
 
         await asyncio.gather(*(pool.judge(face_jpeg(), Challenge.NONE) for _ in range(6)))
 

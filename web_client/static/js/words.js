@@ -33,8 +33,8 @@ export function outcomeWords(outcome) {
 
 export const CHALLENGE_WORDS = {
   none: "Look at the camera.",
-  turn_left: "Turn your head to the left.",
-  turn_right: "Turn your head to the right.",
+  turn_left: "Turn your head to your left.",
+  turn_right: "Turn your head to your right.",
 };
 
 /** The tutor's state labels: text and a symbol, so colour is never the only signal. */
