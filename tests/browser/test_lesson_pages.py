@@ -287,7 +287,7 @@ def test_both_pages_reconnect_on_their_own_after_the_server_restarts(
         # A challenge prompt says which way to turn. (The fake camera's face never turns, so
         # whether it passes depends on whether the server judges head turns yet.)
         expect(student.page.locator("#prompt-instruction")).to_have_text(
-            re.compile(r"^Turn your head to the (left|right)\.$")
+            re.compile(r"^Turn your head to your (left|right)\.$")
         )
         resolved = re.compile(r"^(verified|flagged)$")
         expect(row).to_have_attribute("data-state", resolved, timeout=ms(30))
