@@ -40,9 +40,20 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# `make bench` runs the benchmarks in bench/RESULTS.md (an hour or more); `make bench
+# SCENARIO=capacity` runs one (roundtrip, capacity, idle, fanout, steady, cluster, tuning), with
+# BENCH_ARGS passed on to it, e.g. BENCH_ARGS="--students 2000".
+BENCH_SCENARIOS := capacity idle fanout cluster
 bench: $(VENV)/.dev
+ifeq ($(SCENARIO),)
 	$(BIN)/python bench/roundtrip.py --students 1 --rounds 50
 	$(BIN)/python bench/roundtrip.py --students 5 --rounds 20
+	set -e; for s in $(BENCH_SCENARIOS); do $(BIN)/python -m bench.loadgen $$s; done
+else ifeq ($(SCENARIO),roundtrip)
+	$(BIN)/python bench/roundtrip.py $(BENCH_ARGS)
+else
+	$(BIN)/python -m bench.loadgen $(SCENARIO) $(BENCH_ARGS)
+endif
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache web_client/node_modules

@@ -49,7 +49,11 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
     from server.serving import DrainingServer
 
     app = create_app(settings)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
+    # No per-message deflate: frames are JPEG already, and deflate state doubles the memory
+    # an idle connection holds (bench/RESULTS.md, idle scenario: 84 KB -> 41 KB per student).
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, ws_per_message_deflate=False
+    )
     hub = app.other_asgi_app.state.hub
     DrainingServer(config, hub, settings.drain_timeout_s).run()
     return 0

@@ -29,6 +29,7 @@ class TcpProxy:
     def __exit__(self, *exc: object) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._loop.close()
 
     def cut(self, seconds: float) -> None:
         """Drop every open connection and refuse new ones for ``seconds``."""
@@ -51,6 +52,8 @@ class TcpProxy:
         self._started.set()
         self._loop.run_forever()
         server.close()
+        self._drop_all()
+        self._loop.run_until_complete(server.wait_closed())
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.down:
