@@ -42,7 +42,7 @@ async def read_body(request: Request, model: type[M]) -> M:
             )
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, too deep, or a number too long
         raise Problem(400, "Bad Request", f"the body is not valid JSON: {exc}") from exc
     try:
         return model.model_validate(data)

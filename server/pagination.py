@@ -38,7 +38,7 @@ def page_request(request: Request, order: Order) -> PageRequest:
             after = order.parse(
                 json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             )
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        except (ValueError, TypeError, AttributeError, RecursionError, binascii.Error):
             raise _invalid("cursor", "a cursor from this list (start again without one)") from None
     return PageRequest(limit=limit, after=after)
 
