@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from tests.cluster.services import (
     migrate,
     redis_available,
 )
+from tests.integration.client import Participant
 
 
 @pytest.fixture
@@ -40,3 +41,12 @@ def two_servers(
     finally:
         a.stop()
         b.stop()
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[list[Participant]]:
+    """Socket.IO connections opened by a test; all closed after it."""
+    made: list[Participant] = []
+    yield made
+    for p in made:
+        await p.close()

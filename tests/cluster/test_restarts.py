@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,14 +15,6 @@ from tests.cluster.test_two_processes import connect
 from tests.conftest import timeout
 from tests.integration.client import Api, Classroom, Participant, make_classroom
 from tests.vision.images import face_jpeg
-
-
-@pytest.fixture
-async def opened() -> AsyncIterator[list[Participant]]:
-    made: list[Participant] = []
-    yield made
-    for p in made:
-        await p.close()
 
 
 async def prompt_all(tutor: Participant, students: list[Participant]) -> list[dict[str, Any]]:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from tests.cluster.services import ServerProcess
 from tests.integration.client import Api, Participant, make_classroom
 from tests.integration.test_lesson_loop import state_of
 from tests.vision.images import blank_jpeg, face_jpeg
-
-
-@pytest.fixture
-async def opened() -> AsyncIterator[list[Participant]]:
-    made: list[Participant] = []
-    yield made
-    for p in made:
-        await p.close()
 
 
 async def connect(
