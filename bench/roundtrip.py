@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,12 +205,9 @@ def bare_judge_ms(repeat: int = 200) -> tuple[float, float]:
     return statistics.median(bare) * 1000, statistics.median(full) * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args()
-
+@contextmanager
+def serving() -> Iterator[str]:
+    """`trust-lesson serve` on a free port with a fresh SQLite database; yields its address."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -242,10 +241,20 @@ def main() -> None:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.1)
-            results = asyncio.run(run(base, args.students, args.rounds))
+            yield base
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            server.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+
+    with serving() as base:
+        results = asyncio.run(run(base, args.students, args.rounds))
     bare, full = bare_judge_ms()
     print(
         f"students {args.students}, rounds {args.rounds}, frame 640x480 JPEG "

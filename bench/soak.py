@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +26,7 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.roundtrip import ADMIN, free_port, setup_class  # noqa: E402
+from bench.roundtrip import serving, setup_class  # noqa: E402
 from tests.vision.images import face_jpeg  # noqa: E402
 
 WATCHED = {
@@ -156,34 +153,8 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
 
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "TL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/soak.db",
-            "TL_ADMIN_EMAIL": ADMIN[0],
-            "TL_ADMIN_PASSWORD": ADMIN[1],
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            tally, samples = asyncio.run(soak(base, args))
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+    with serving() as base:
+        tally, samples = asyncio.run(soak(base, args))
 
     first, last = samples[0], samples[-1]
     print()
