@@ -47,10 +47,11 @@ MISSED_HINT = "no frame arrived before the deadline"
 JUST_LEFT_S = 5.0
 FAULT_HINT = "this frame could not be checked on the server; send another"
 HELD_HINT = "checked; it will be recorded as soon as the server's database is back"
-# Per connection: refused captures (no open prompt, too late, malformed) draw from a bucket
-# of this size, refilled at a steady rate; when it is empty every capture is answered
-# `rate_limited` at once. Answers to an open prompt draw nothing: max_frames already bounds
-# them, so an honest student is never rate-limited, however often the tutor checks.
+# Per connection: refused captures (no open prompt, too late, malformed) and camera changes
+# draw from a bucket of this size, refilled at a steady rate; when it is empty every capture is
+# answered `rate_limited` at once, and camera changes reach the tutors at most once per refill.
+# Answers to an open prompt draw nothing: max_frames already bounds them, so an honest student
+# is never rate-limited, however often the tutor checks.
 CAPTURE_BURST = 12
 CAPTURE_REFILL_PER_S = 1.0
 
@@ -71,6 +72,7 @@ class Connection:
     presence_id: uuid.UUID | None = None
     tokens: float = CAPTURE_BURST
     refilled_at: float = 0.0
+    camera_update_due: bool = False
 
     def may_capture(self, now: float) -> bool:
         """Refill the bucket; False while the connection's refusals have emptied it."""
@@ -79,7 +81,7 @@ class Connection:
         self.refilled_at = now
         return self.tokens >= 1
 
-    def charge_refusal(self) -> None:
+    def charge(self) -> None:
         self.tokens = max(0.0, self.tokens - 1)
 
 
@@ -529,22 +531,26 @@ class LessonHub:
         try:
             frame = payloads.capture(data)
         except PayloadError as exc:
-            conn.charge_refusal()
+            conn.charge()
+            # Whether the prompt is open for this student comes first, whatever the image.
             if echo_id is None:
                 return self._refusal(None, Refusal.UNKNOWN_PROMPT)
+            refusal = live.classroom.refusal(str(conn.user_id), echo_id, _now())
             open_prompt = live.classroom.open_prompt(echo_id)
+            if refusal is not None or open_prompt is None:
+                return self._refusal(echo_id, refusal or Refusal.UNKNOWN_PROMPT)
             return payloads.frame_reply(
                 echo_id,
                 "bad_image",
                 final=False,
-                attempts_left=open_prompt.attempts_left if open_prompt else 0,
+                attempts_left=open_prompt.attempts_left,
                 hint=str(exc),
             )
         student_id = str(conn.user_id)
         received = _now()
         ticket = live.classroom.begin_frame(student_id, frame.prompt_id, received)
         if isinstance(ticket, Refusal):
-            conn.charge_refusal()
+            conn.charge()
             return self._refusal(frame.prompt_id, ticket)
         self._in_flight += 1
         self._idle.clear()
@@ -673,9 +679,25 @@ class LessonHub:
             state = payloads.camera_state(data)
         except PayloadError as exc:
             return {"ok": False, "error": str(exc)}
-        if live.classroom.set_camera(str(conn.user_id), state):
-            await self._broadcast_state(live, str(conn.user_id))
+        student_id = str(conn.user_id)
+        if not live.classroom.set_camera(student_id, state):
+            return {"ok": True}
+        if conn.may_capture(time.monotonic()):
+            conn.charge()
+            await self._broadcast_state(live, student_id)
+        elif not conn.camera_update_due:
+            # Toggling faster than the bucket refills: the tutors get the latest state once
+            # per refill, not every change.
+            conn.camera_update_due = True
+            asyncio.get_running_loop().call_later(
+                1 / CAPTURE_REFILL_PER_S, self._camera_update, live, conn
+            )
         return {"ok": True}
+
+    def _camera_update(self, live: LiveLesson, conn: Connection) -> None:
+        conn.camera_update_due = False
+        if conn.sid in self._connections:
+            self.spawn(self._broadcast_state(live, str(conn.user_id)), f"camera-{conn.sid}")
 
     async def check_now(self, sid: str, data: Any) -> dict[str, Any]:
         conn = self._connections.get(sid)

@@ -302,12 +302,8 @@ class Classroom:
     def open_prompts(self) -> list[OpenPrompt]:
         return list(self._open.values())
 
-    def begin_frame(self, student_id: str, prompt_id: str, now: datetime) -> FrameTicket | Refusal:
-        """Admit one frame for judging, or say why it is refused.
-
-        A frame is only ever the answer to the sender's own open prompt, before its deadline,
-        within ``max_frames``.
-        """
+    def refusal(self, student_id: str, prompt_id: str, now: datetime) -> Refusal | None:
+        """Why a frame for this prompt would be refused now; None when it would be admitted."""
         track = self.tracks.get(student_id)
         if track is None:
             return Refusal.UNKNOWN_PROMPT
@@ -321,6 +317,18 @@ class Classroom:
         if prompt.attempts_left <= 0:
             # Every allowed frame is already being judged.
             return Refusal.UNKNOWN_PROMPT
+        return None
+
+    def begin_frame(self, student_id: str, prompt_id: str, now: datetime) -> FrameTicket | Refusal:
+        """Admit one frame for judging, or say why it is refused.
+
+        A frame is only ever the answer to the sender's own open prompt, before its deadline,
+        within ``max_frames``.
+        """
+        if (refusal := self.refusal(student_id, prompt_id, now)) is not None:
+            return refusal
+        prompt = self.tracks[student_id].open_prompt
+        assert prompt is not None
         prompt.frames_started += 1
         prompt.frames_in_flight += 1
         return FrameTicket(prompt_id, student_id, prompt.challenge, now)

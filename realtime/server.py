@@ -8,7 +8,8 @@ from typing import Any
 import socketio
 
 from realtime.hub import LessonHub
-from realtime.namespaces import StudentNamespace, TutorNamespace
+from realtime.limits import LimitedServer
+from realtime.namespaces import StudentNamespace, TutorNamespace, UnknownNamespace
 
 
 def create_socket_server(
@@ -26,8 +27,10 @@ def create_socket_server(
         if message_queue_url
         else None
     )
-    sio = socketio.AsyncServer(
+    sio = LimitedServer(
         async_mode="asgi",
+        # Every namespace reaches the catch-all below, which refuses all but ours with a code.
+        namespaces="*",
         client_manager=manager,
         # None: same-origin only (the page's own scheme and host).
         cors_allowed_origins=_origins_check(cors_origins) if cors_origins else None,
@@ -40,6 +43,7 @@ def create_socket_server(
     hub = LessonHub(sio)
     sio.register_namespace(StudentNamespace(hub))
     sio.register_namespace(TutorNamespace(hub))
+    sio.register_namespace(UnknownNamespace())
     return sio, hub
 
 

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import socketio
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
@@ -17,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
+from realtime.limits import LimitedASGIApp
 from realtime.server import create_socket_server
 from server import bootstrap
 from server.metrics import Metrics, TimingMiddleware
@@ -35,7 +35,7 @@ from vision import ImageLimits, Thresholds, VisionPool
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+def create_app(settings: Settings | None = None) -> LimitedASGIApp:
     """Build the whole server: Starlette for HTTP, wrapped by the Socket.IO app."""
     settings = settings or Settings()
     sio, hub = create_socket_server(
@@ -174,4 +174,4 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
             max_age=600,
         )
     # No on_startup/on_shutdown here: Starlette's lifespan must run.
-    return socketio.ASGIApp(sio, other_asgi_app=app)
+    return LimitedASGIApp(sio, app, max_bytes=settings.max_socket_message_bytes)

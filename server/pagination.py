@@ -35,9 +35,10 @@ def page_request(request: Request, order: Order) -> PageRequest:
     after = None
     if cursor:
         try:
-            after = order.parse(
-                json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            )
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            if b"\\u0000" in raw or b"\x00" in raw:
+                raise ValueError("NUL in a cursor")
+            after = order.parse(json.loads(raw))
         except (ValueError, TypeError, AttributeError, RecursionError, binascii.Error):
             raise _invalid("cursor", "a cursor from this list (start again without one)") from None
     return PageRequest(limit=limit, after=after)
@@ -55,6 +56,16 @@ def page_body(page: Page[Any], render: Callable[[Any], dict[str, Any]]) -> dict[
         "items": [render(item) for item in page.items],
         "next_cursor": encode_cursor(page.next_position),
     }
+
+
+def text_param(request: Request, name: str, max_length: int = 200) -> str | None:
+    """A free-text filter such as ``?action=user.create``; None when absent or empty."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    if len(raw) > max_length or "\x00" in raw:
+        raise _invalid(name, f"text of at most {max_length} characters, without NUL")
+    return raw
 
 
 def choice(request: Request, name: str, allowed: Sequence[str]) -> list[str] | None:

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -36,6 +37,14 @@ Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(str.st
 class Body(BaseModel):
     # Unknown fields are refused: a typo in a policy field must not be silently ignored.
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # Valid JSON, but no database text column takes it (PostgreSQL refuses it outright).
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class LoginIn(Body):

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse
 
 from server.api import PAGED, Query, api
 from server.http import require, services
-from server.pagination import page_body, page_request
+from server.pagination import page_body, page_request, text_param
 from server.schemas import AuditOut, PageOf
 from storage import repositories as repo
 from storage.models import AuditEntry, Role
@@ -19,8 +19,8 @@ async def list_audit(request: Request) -> JSONResponse:
     async with services(request).sessions() as s:
         found = await repo.audit_page(
             s,
-            target_id=request.query_params.get("target_id") or None,
-            action=request.query_params.get("action") or None,
+            target_id=text_param(request, "target_id"),
+            action=text_param(request, "action"),
             after=page.after,
             limit=page.limit,
         )

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
-
 from tests.adversarial.helpers import (
     class_lesson,
     offline_soon,
@@ -22,17 +20,6 @@ from tests.conftest import timeout
 from tests.integration.client import Api, Participant
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: a client event named 'disconnect' runs the namespace's on_disconnect: the hub "
-        "forgets the connection (the tutor sees the student offline, their presence interval is "
-        "closed) while the socket stays open, and its captures are then answered 'not connected "
-        "to a lesson'. realtime/namespaces.py trigger_event must not dispatch client events "
-        "named connect/disconnect (the real ones arrive while the manager does not count the "
-        "sid as connected)"
-    ),
-)
 async def test_an_event_named_disconnect_does_not_sign_the_student_out(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
@@ -47,17 +34,6 @@ async def test_an_event_named_disconnect_does_not_sign_the_student_out(
     await still_verified(tutor, student, me)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: a client event named 'connect' with auth runs on_connect again on a joined "
-        "sid: student_joined counts a second connection and opens a second presence interval; "
-        "when the socket closes only one is taken back, so the student shows connected for the "
-        "rest of the lesson (and the connected time in the report grows). Fix in "
-        "realtime/namespaces.py (refuse client events named connect/disconnect) and/or "
-        "realtime/hub.py student_joined (refuse a sid it already holds)"
-    ),
-)
 async def test_an_event_named_connect_does_not_join_a_second_time(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
@@ -91,16 +67,6 @@ async def test_a_connection_dropped_after_its_handshake_goes_offline(
     assert row["connected"] is False and row["state"] == "offline", row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: a join to a namespace other than /student and /tutor is refused by "
-        "python-socketio with a bare 'Unable to connect' and no data.code, and the default "
-        "namespace '/' is accepted though nothing serves it (events there go unanswered). "
-        "realtime/server.py: AsyncServer(namespaces=[STUDENT_NS, TUTOR_NS]) refuses '/', and a "
-        "catch-all namespace handler could refuse with {code: 'bad_request'}"
-    ),
-)
 async def test_a_namespace_that_does_not_exist_is_refused_with_a_code(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
@@ -139,15 +105,6 @@ async def test_joining_the_same_namespace_twice_on_one_connection_keeps_the_firs
     assert row["connected"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: 'camera' events are not rate-limited: each change is broadcast to every tutor "
-        "of the lesson, so one student toggling ok/denied sends the dashboards hundreds of "
-        "attendance updates a second (500 in ~0.7 s measured). realtime/hub.py camera() should "
-        "draw from the connection's bucket (like refused captures) or coalesce the broadcasts"
-    ),
-)
 async def test_a_camera_state_flood_does_not_flood_the_tutors(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:

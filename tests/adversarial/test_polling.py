@@ -78,19 +78,6 @@ async def _join_then_close_at_once(base_url: str, auth: dict[str, Any], delay: f
         await asyncio.gather(session.post(f"40/student,{json.dumps(auth)}"), close())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: a long-polling session closed while its join is being checked (on_connect "
-        "awaiting the database) is never taken back: python-socketio skips on_disconnect for a "
-        "sid that is still connecting, then on_connect completes and the hub registers a "
-        "connection whose Engine.IO session is gone. The student shows connected (is prompted, "
-        "gathers connected time for the report) for the rest of the lesson; ping timeouts never "
-        "clear it. realtime/namespaces.py on_connect should check after joined() that the "
-        "session still exists (self.server.get_environ(sid, self.namespace) is not None) and "
-        "otherwise undo the join with hub.left(sid)"
-    ),
-)
 async def test_a_session_closed_during_its_join_is_not_counted_as_connected(
     polling_api: Api, polling_url: str, participants: list[Participant]
 ) -> None:
@@ -137,18 +124,6 @@ async def test_an_oversized_message_is_refused_and_closes_only_that_session(
     await still_verified(tutor, honest, other)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: a long-polling POST over max_http_buffer_size with no poll waiting is never "
-        "answered: python-engineio answers ContentTooLongError by disconnecting with "
-        "close(wait=True), which waits for a poll to drain the session's queue; none comes, so "
-        "the request and its task hang for good (ping timeouts do not end them). Any client, "
-        "without a token, can pile these up. A guard in front of engineio (server/app.py or "
-        "realtime/server.py) that answers such a POST 413 itself would close it; worth "
-        "reporting to python-engineio"
-    ),
-)
 async def test_an_oversized_post_without_a_waiting_poll_is_still_answered(
     polling_url: str,
 ) -> None:

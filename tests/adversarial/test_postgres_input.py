@@ -56,25 +56,23 @@ async def test_injection_strings_stay_literal_on_postgresql(pg_api: Api) -> None
     assert len(await all_users(pg_api, admin)) == len(before) + len(INJECTIONS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: on PostgreSQL a NUL character (\\u0000, valid JSON) in any text field is "
-        "refused by the database (asyncpg CharacterNotInRepertoireError) and answered 500: "
-        "user names, course and lesson titles, and the public login's email. SQLite stores it. "
-        "Fix at the boundary, server/schemas.py: refuse NUL in every string field (422 naming "
-        "the field)"
-    ),
-)
-@pytest.mark.parametrize("field", ["login email", "user name"])
+@pytest.mark.parametrize("field", ["login email", "user name", "audit filter", "course title"])
 async def test_a_nul_character_is_refused_as_invalid_not_a_500(pg_api: Api, field: str) -> None:
-    if field == "login email":
+    admin = await pg_api.admin_token()
+    headers = {"authorization": f"Bearer {admin}"}
+    if field == "audit filter":
+        for name in ("action", "target_id"):
+            r = await pg_api.http.get("/api/audit", params={name: "x\x00y"}, headers=headers)
+            assert r.status_code == 422 and name in r.json()["detail"], r.text
+    elif field == "course title":
+        r = await pg_api.http.post("/api/courses", json={"title": "Nul\x00Course"}, headers=headers)
+        assert r.status_code == 422 and "title" in r.text, r.text
+    elif field == "login email":
         r = await pg_api.http.post(
             "/api/auth/login", json={"email": "a\x00b@test.example", "password": "x"}
         )
         assert r.status_code in (401, 422), r.text
     else:
-        admin = await pg_api.admin_token()
         r = await pg_api.http.post(
             "/api/users",
             json={
@@ -83,7 +81,7 @@ async def test_a_nul_character_is_refused_as_invalid_not_a_500(pg_api: Api, fiel
                 "role": "student",
                 "password": PASSWORD,
             },
-            headers={"authorization": f"Bearer {admin}"},
+            headers=headers,
         )
-        assert r.status_code == 422, r.text
+        assert r.status_code == 422 and "name" in r.text, r.text
     assert (await pg_api.call("GET", "/api/health", None))["database"] == "ok"

@@ -178,14 +178,6 @@ async def test_unknown_and_misdirected_events_are_answered_with_an_error(
     await still_verified(tutor, student, me)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: an unknown event's name is echoed whole in the ack and logged whole at INFO "
-        "(realtime/namespaces.py trigger_event), unthrottled: a client can make the server "
-        "send back and log ~2 MB per message"
-    ),
-)
 async def test_an_unknown_events_huge_name_is_not_echoed_back(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
@@ -195,15 +187,23 @@ async def test_an_unknown_events_huge_name_is_not_echoed_back(
     assert len(answer["error"]) < 1000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: a capture naming a prompt that is not open, with a non-binary image, is "
-        "answered bad_image with final=false and attempts_left=0 (an answer that contradicts "
-        "itself and invites a retry) instead of unknown_prompt: realtime/hub.py capture() "
-        "validates the image before it looks the prompt up"
-    ),
-)
+async def test_an_event_name_that_is_not_a_string_is_answered(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    room = (await class_lesson(api, server_url, participants, 1, connected=0))[0]
+    raw = await RawSocket.open(server_url)
+    try:
+        auth = {"token": room.students[0]["token"], "lesson_id": room.lesson_id}
+        assert (await raw.join("/student", auth)).kind == "0"
+        for ack_id, name in enumerate(("123", "null", '{"a": 1}', '["capture"]'), start=1):
+            await raw.send(f'42/student,{ack_id}[{name},{{"prompt_id":"x"}}]')
+            answer = await raw.ack(ack_id)
+            assert answer == {"error": "an event name must be a string"}, (name, answer)
+        assert await raw.is_open()
+    finally:
+        await raw.close()
+
+
 async def test_a_capture_for_no_open_prompt_is_unknown_whatever_its_image(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
@@ -316,15 +316,6 @@ async def test_packets_no_client_library_sends_leave_the_server_serving(
     await still_verified(tutor, honest, other)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: a capture with more arguments than the payload gets no ack at all: "
-        "on_capture(sid, data) raises TypeError inside python-socketio and the client waits "
-        "until its own timeout (realtime/namespaces.py: accept and ignore extra arguments, or "
-        "answer an error from trigger_event)"
-    ),
-)
 async def test_a_capture_with_extra_arguments_is_answered(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
@@ -348,16 +339,6 @@ def _resident_bytes() -> int:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: a binary event may announce up to 9,999,999,999 attachments "
-        "('451000-/student,...'); python-socketio keeps every following binary frame (each up to "
-        "TL_MAX_IMAGE_BYTES) in memory until the count is reached, so one connection can grow "
-        "the server without bound. A capture carries one attachment: realtime/server.py should "
-        "pass AsyncServer(serializer=...) a Packet subclass that refuses more than one"
-    ),
-)
 async def test_a_binary_packet_cannot_make_the_server_hold_unbounded_memory(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
