@@ -26,10 +26,19 @@ from realtime.cluster import Bus, LocalBus
 from realtime.errors import PayloadError, Refused
 from realtime.live import History, LiveLesson, lesson_histories, load_live_lesson
 from realtime.outbox import Outbox
-from realtime.rules import DEADLINE_GRACE, FrameTicket, Policy, Refusal, Resolution, Track
+from realtime.rules import (
+    DEADLINE_GRACE,
+    FrameTicket,
+    Policy,
+    PromptStatus,
+    Refusal,
+    Resolution,
+    Track,
+)
 from storage import repositories as repo
+from storage.batch import GroupCommit
 from storage.db import Sessions
-from storage.models import LessonStatus, Role
+from storage.models import LessonStatus, PresenceInterval, Role
 from vision import Challenge, PoolClosed, PoolSaturated, VisionPool
 from vision.thumbnail import make_thumbnail
 
@@ -122,6 +131,7 @@ class LessonHub:
         self.sio = sio
         self.events: HubEvents = _Quiet()
         self._outbox: Outbox | None = None
+        self._commits: GroupCommit | None = None
         self.process_id = "local"
         self.bus: Bus = LocalBus()
         self.draining = False
@@ -157,7 +167,8 @@ class LessonHub:
         self.process_id = process_id
         self.bus = bus or LocalBus()
         self._stale_after = timedelta(seconds=stale_after_s)
-        self._outbox = Outbox(sessions, wait_s=db_wait_s)
+        self._commits = GroupCommit(sessions)
+        self._outbox = Outbox(self._commits, wait_s=db_wait_s)
         await self.bus.start(self._on_bus)
         self._sessions = sessions
         self._vision = vision
@@ -202,6 +213,11 @@ class LessonHub:
     def outbox(self) -> Outbox:
         assert self._outbox is not None, "LessonHub.start() was not called"
         return self._outbox
+
+    @property
+    def commits(self) -> GroupCommit:
+        assert self._commits is not None, "LessonHub.start() was not called"
+        return self._commits
 
     @property
     def sessions(self) -> Sessions:
@@ -295,14 +311,17 @@ class LessonHub:
         conn.refilled_at = time.monotonic()
         student_id = str(conn.user_id)
         now = _now()
-        async with self.sessions() as s, s.begin():
-            interval = await repo.open_presence(
+
+        async def write(s: AsyncSession) -> PresenceInterval:
+            return await repo.open_presence(
                 s,
                 lesson_id=live.lesson_id,
                 student_id=conn.user_id,
                 at=now,
                 process_id=self.process_id,
             )
+
+        interval: PresenceInterval = await self.commits.run(write)
         if live.classroom.ended:
             # The lesson ended while this connection was being set up.
             async with self.sessions() as s, s.begin():
@@ -411,18 +430,21 @@ class LessonHub:
             return False
         prompt_id = secrets.token_urlsafe(16)  # 128 random bits
         prompt = live.classroom.issue(student_id, prompt_id, _now())
+
+        async def write(s: AsyncSession) -> None:
+            await repo.add_prompt(
+                s,
+                prompt_id=prompt_id,
+                lesson_id=live.lesson_id,
+                student_id=uuid.UUID(student_id),
+                issued_at=prompt.issued_at,
+                deadline=prompt.deadline,
+                challenge=prompt.challenge,
+                process_id=self.process_id,
+            )
+
         try:
-            async with self.sessions() as s, s.begin():
-                await repo.add_prompt(
-                    s,
-                    prompt_id=prompt_id,
-                    lesson_id=live.lesson_id,
-                    student_id=uuid.UUID(student_id),
-                    issued_at=prompt.issued_at,
-                    deadline=prompt.deadline,
-                    challenge=prompt.challenge,
-                    process_id=self.process_id,
-                )
+            await self.commits.run(write)
         except IntegrityError:
             # Another process holds an open prompt for this student (a second connection
             # there, or a process that stopped and is not yet settled): never two at once.
@@ -759,24 +781,44 @@ class LessonHub:
         now = _now()
         if live is not None:
             live.cancel_timers()
-            cancelled = live.classroom.end(now)
-            async with self.sessions() as s, s.begin():
-                for resolution in cancelled:
-                    await repo.resolve_prompt(
-                        s, prompt_id=resolution.prompt_id, status=resolution.status, at=now
+            # The prompts open here, in one statement (not those resolved but still being
+            # written: their verdicts stand).
+            open_here = [r.prompt_id for r in live.classroom.end(now)]
+            if open_here:
+
+                async def write(s: AsyncSession) -> None:
+                    await repo.resolve_prompts(
+                        s, prompt_ids=open_here, status=PromptStatus.CANCELLED, at=now
                     )
+
+                await self.commits.run(write)
         message = {"lesson_id": str(lesson_id)}
-        here = [(sid, c) for sid, c in self._connections.items() if c.lesson_id == lesson_id]
-        for sid, conn in here:
-            # Straight to this process's own sockets, not through the queue: each process
-            # tells its own, so "ended" always arrives before the socket closes.
-            namespace = STUDENT_NS if conn.role is Role.STUDENT else TUTOR_NS
-            await self.sio.emit(
-                "lesson_ended", message, to=sid, namespace=namespace, ignore_queue=True
-            )
-        for sid, conn in here:
-            if conn.role is Role.STUDENT:
-                await self.sio.disconnect(sid, namespace=STUDENT_NS, ignore_queue=True)
+        # Straight to this process's own sockets (ignore_queue: the rooms' members here), not
+        # through the queue: each process tells its own, so "ended" always arrives before the
+        # socket closes.
+        await self.sio.emit(
+            "lesson_ended",
+            message,
+            room=students_room(lesson_id),
+            namespace=STUDENT_NS,
+            ignore_queue=True,
+        )
+        await self.sio.emit(
+            "lesson_ended",
+            message,
+            room=tutors_room(lesson_id),
+            namespace=TUTOR_NS,
+            ignore_queue=True,
+        )
+        students = [
+            sid
+            for sid, c in self._connections.items()
+            if c.lesson_id == lesson_id and c.role is Role.STUDENT
+        ]
+        # Together: each closes a presence interval, and those writes then share transactions.
+        await asyncio.gather(
+            *(self.sio.disconnect(sid, namespace=STUDENT_NS, ignore_queue=True) for sid in students)
+        )
         return live is not None
 
     # -- between processes ----------------------------------------------------------------
@@ -814,13 +856,14 @@ class LessonHub:
     async def _check_here(self, live: LiveLesson, student_id: str | None) -> int:
         """Prompt now the students connected to this process (one, or all)."""
         targets = [student_id] if student_id else list(live.classroom.tracks)
-        issued = 0
-        for target in targets:
-            if target in live.classroom.tracks and live.classroom.can_issue(target):
-                if (handle := live.next_prompt.pop(target, None)) is not None:
-                    handle.cancel()
-                issued += await self.issue_prompt(live, target)
-        return issued
+        chosen = [t for t in targets if t in live.classroom.tracks and live.classroom.can_issue(t)]
+        for target in chosen:
+            if (handle := live.next_prompt.pop(target, None)) is not None:
+                handle.cancel()
+        # Together, so their records share transactions (one each would take seconds for a
+        # class of a thousand).
+        issued = await asyncio.gather(*(self.issue_prompt(live, t) for t in chosen))
+        return sum(issued)
 
     async def _course_of(self, s: AsyncSession, live: LiveLesson) -> uuid.UUID:
         lesson = await repo.get_lesson(s, lesson_id=live.lesson_id)

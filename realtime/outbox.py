@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Sessions
+from storage.batch import GroupCommit
 from storage.errors import unavailable
 
 logger = logging.getLogger(__name__)
@@ -26,8 +26,8 @@ MAX_HELD = 100_000
 
 
 class Outbox:
-    def __init__(self, sessions: Sessions, *, wait_s: float, retry_every_s: float = 1.0) -> None:
-        self._sessions = sessions
+    def __init__(self, commits: GroupCommit, *, wait_s: float, retry_every_s: float = 1.0) -> None:
+        self._commits = commits
         self._wait_s = wait_s
         self._retry_every_s = retry_every_s
         self._held: deque[tuple[str, Write]] = deque()
@@ -39,7 +39,8 @@ class Outbox:
         return len(self._held)
 
     async def write(self, what: str, write: Write) -> bool:
-        """Write in one transaction; True once written, False when it is held for later."""
+        """Write in a transaction (shared with the writes that arrive with it); True once
+        written, False when it is held for later."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait_s
         delay = 0.1
@@ -58,8 +59,7 @@ class Outbox:
                 delay = min(delay * 2, 1.0)
 
     async def _once(self, write: Write) -> None:
-        async with self._sessions() as s, s.begin():
-            await write(s)
+        await self._commits.run(write)
 
     def _hold(self, what: str, write: Write, exc: BaseException) -> None:
         if len(self._held) >= MAX_HELD:

@@ -350,6 +350,24 @@ async def resolve_prompt(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def resolve_prompts(
+    s: AsyncSession, *, prompt_ids: Sequence[str], status: PromptStatus, at: datetime
+) -> int:
+    """:func:`resolve_prompt` for many prompts in few statements; how many were pending."""
+    resolved = 0
+    for start in range(0, len(prompt_ids), 500):
+        result = await s.execute(
+            update(Prompt)
+            .where(
+                Prompt.id.in_(prompt_ids[start : start + 500]),
+                Prompt.status == PromptStatus.PENDING,
+            )
+            .values(status=status, resolved_at=at)
+        )
+        resolved += int(getattr(result, "rowcount", 0) or 0)
+    return resolved
+
+
 async def lesson_prompts(
     s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID | None = None
 ) -> list[Prompt]:
