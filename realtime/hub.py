@@ -38,7 +38,7 @@ from realtime.rules import (
 from storage import repositories as repo
 from storage.batch import GroupCommit
 from storage.db import Sessions
-from storage.models import LessonStatus, PresenceInterval, Role
+from storage.models import LessonStatus, Role
 from vision import Challenge, PoolClosed, PoolSaturated, VisionPool
 from vision.thumbnail import make_thumbnail
 
@@ -312,7 +312,7 @@ class LessonHub:
         student_id = str(conn.user_id)
         now = _now()
 
-        async def write(s: AsyncSession) -> PresenceInterval:
+        async def write(s: AsyncSession) -> uuid.UUID:
             return await repo.open_presence(
                 s,
                 lesson_id=live.lesson_id,
@@ -321,13 +321,13 @@ class LessonHub:
                 process_id=self.process_id,
             )
 
-        interval: PresenceInterval = await self.commits.run(write)
+        presence_id: uuid.UUID = await self.commits.run(write)
         if live.classroom.ended:
             # The lesson ended while this connection was being set up.
             async with self.sessions() as s, s.begin():
-                await repo.close_presence(s, interval_id=interval.id, at=_now())
+                await repo.close_presence(s, interval_id=presence_id, at=_now())
             raise Refused("lesson_not_live", "the lesson has ended")
-        conn.presence_id = interval.id
+        conn.presence_id = presence_id
         await self._catch_up(live, conn.user_id)
         self._connections[sid] = conn
         await self.sio.enter_room(sid, students_room(live.lesson_id), namespace=STUDENT_NS)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.rules import PromptStatus
@@ -267,13 +267,19 @@ async def open_presence(
     student_id: uuid.UUID,
     at: datetime,
     process_id: str | None = None,
-) -> PresenceInterval:
-    interval = PresenceInterval(
-        lesson_id=lesson_id, student_id=student_id, connected_at=at, process_id=process_id
+) -> uuid.UUID:
+    """Open a presence interval; its id. (A plain INSERT: this runs for every connection.)"""
+    interval_id = uuid.uuid4()
+    await s.execute(
+        insert(PresenceInterval).values(
+            id=interval_id,
+            lesson_id=lesson_id,
+            student_id=student_id,
+            connected_at=at,
+            process_id=process_id,
+        )
     )
-    s.add(interval)
-    await s.flush()
-    return interval
+    return interval_id
 
 
 async def close_presence(s: AsyncSession, *, interval_id: uuid.UUID, at: datetime) -> None:
@@ -300,8 +306,8 @@ async def add_prompt(
 ) -> None:
     """Record an open prompt. Raises IntegrityError when the student already has one open
     in this lesson (issued by any process): never two."""
-    s.add(
-        Prompt(
+    await s.execute(
+        insert(Prompt).values(
             id=prompt_id,
             lesson_id=lesson_id,
             student_id=student_id,
@@ -312,7 +318,6 @@ async def add_prompt(
             process_id=process_id,
         )
     )
-    await s.flush()
 
 
 async def pending_prompt(
@@ -399,11 +404,9 @@ async def last_checks(
     return {row[0]: (row[1], row[2]) for row in result}
 
 
-async def add_check(s: AsyncSession, **fields: Any) -> Check:
-    check = Check(**fields)
-    s.add(check)
-    await s.flush()
-    return check
+async def add_check(s: AsyncSession, **fields: Any) -> None:
+    # A plain INSERT, not the ORM's unit of work: this runs for every judged frame.
+    await s.execute(insert(Check).values(**fields))
 
 
 async def start_lesson(s: AsyncSession, *, lesson_id: uuid.UUID, at: datetime) -> bool:
