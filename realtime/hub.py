@@ -63,6 +63,9 @@ HELD_HINT = "checked; it will be recorded as soon as the server's database is ba
 # is never rate-limited, however often the tutor checks.
 CAPTURE_BURST = 12
 CAPTURE_REFILL_PER_S = 1.0
+# "Check everyone": prompts go out in waves of this many, the next when the vision pool has room.
+CHECK_WAVE = 25
+CHECK_WAVE_EVERY_S = 0.25
 
 
 class TokenDecoder(Protocol):
@@ -854,16 +857,47 @@ class LessonHub:
         raise ValueError(f"unknown bus operation {op!r}")
 
     async def _check_here(self, live: LiveLesson, student_id: str | None) -> int:
-        """Prompt now the students connected to this process (one, or all)."""
+        """Prompt now the students connected to this process (one, or all); how many.
+
+        A large class is prompted in waves: every student answers within a second of their
+        prompt, and a thousand frames at once would only meet a full vision pool (answered
+        `rate_limited`, sent again, and again). The first wave goes out at once, the next when
+        the pool has room again, at most every ``CHECK_WAVE_EVERY_S``."""
         targets = [student_id] if student_id else list(live.classroom.tracks)
-        chosen = [t for t in targets if t in live.classroom.tracks and live.classroom.can_issue(t)]
+        chosen = [
+            t
+            for t in targets
+            if t in live.classroom.tracks
+            and live.classroom.can_issue(t)
+            and t not in live.check_queued
+        ]
         for target in chosen:
             if (handle := live.next_prompt.pop(target, None)) is not None:
                 handle.cancel()
-        # Together, so their records share transactions (one each would take seconds for a
-        # class of a thousand).
-        issued = await asyncio.gather(*(self.issue_prompt(live, t) for t in chosen))
-        return sum(issued)
+        first, rest = chosen[:CHECK_WAVE], chosen[CHECK_WAVE:]
+        # Together, so their records share transactions.
+        issued = sum(await asyncio.gather(*(self.issue_prompt(live, t) for t in first)))
+        if rest:
+            live.check_queued.update(rest)
+            self.spawn(self._check_in_waves(live, rest), f"check-{live.lesson_id}")
+        return issued + len(rest)
+
+    async def _check_in_waves(self, live: LiveLesson, students: list[str]) -> None:
+        assert self._vision is not None
+        room = max(1, self._vision.max_pending // 2)
+        try:
+            for start in range(0, len(students), CHECK_WAVE):
+                await asyncio.sleep(CHECK_WAVE_EVERY_S)
+                # The pool lives on threads and has no event to wait on: look again shortly.
+                while self._vision.pending > room and not (live.classroom.ended or self.draining):  # noqa: ASYNC110
+                    await asyncio.sleep(CHECK_WAVE_EVERY_S / 5)
+                if live.classroom.ended or self.draining:
+                    return
+                wave = students[start : start + CHECK_WAVE]
+                live.check_queued.difference_update(wave)
+                await asyncio.gather(*(self.issue_prompt(live, t) for t in wave))
+        finally:
+            live.check_queued.difference_update(students)
 
     async def _course_of(self, s: AsyncSession, live: LiveLesson) -> uuid.UUID:
         lesson = await repo.get_lesson(s, lesson_id=live.lesson_id)

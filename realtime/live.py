@@ -26,6 +26,8 @@ class LiveLesson:
     next_prompt: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     # prompt id -> the timer that resolves it at its deadline
     deadlines: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    # students a "check everyone" will prompt in one of its next waves
+    check_queued: set[str] = field(default_factory=set)
 
     def cancel_timers(self) -> None:
         for handle in (*self.next_prompt.values(), *self.deadlines.values()):

@@ -250,6 +250,32 @@ async def test_check_now_for_all_prompts_every_connected_student_once(
     assert await tutor.call("check_now", {}) == {"issued": 0}
 
 
+async def test_check_now_for_a_large_class_prompts_in_waves_each_student_once(
+    api: Api, server_url: str, participants: list[Participant], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import realtime.hub
+
+    monkeypatch.setattr(realtime.hub, "CHECK_WAVE", 2)
+    _room, tutor, socks = await class_lesson(api, server_url, participants, 5)
+    loop = asyncio.get_running_loop()
+    sent = loop.time()
+    assert await tutor.call("check_now", {}) == {"issued": 5}
+    # Those still waiting for their wave are not counted twice.
+    assert await tutor.call("check_now", {}) == {"issued": 0}
+    arrived: dict[int, float] = {}
+    async with asyncio.timeout(timeout(10)):
+        while len(arrived) < len(socks):
+            for i, sock in enumerate(socks):
+                if i not in arrived and sock.received("prompt"):
+                    arrived[i] = loop.time() - sent
+            await asyncio.sleep(0.01)
+    # Three waves (2 + 2 + 1), at least CHECK_WAVE_EVERY_S apart.
+    waits = sorted(arrived.values())
+    assert waits[-1] - waits[0] >= 2 * realtime.hub.CHECK_WAVE_EVERY_S * 0.9, waits
+    await asyncio.sleep(timeout(0.3))
+    assert [len(sock.received("prompt")) for sock in socks] == [1] * 5
+
+
 async def test_a_reconnecting_student_keeps_counts_and_gets_the_same_prompt(
     api: Api, server_url: str, participants: list[Participant]
 ) -> None:
