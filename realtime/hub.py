@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -63,9 +64,11 @@ HELD_HINT = "checked; it will be recorded as soon as the server's database is ba
 # is never rate-limited, however often the tutor checks.
 CAPTURE_BURST = 12
 CAPTURE_REFILL_PER_S = 1.0
-# "Check everyone": prompts go out in waves of this many, the next when the vision pool has room.
+# "Check everyone": at most this many of its prompts (and never more than three quarters of
+# the vision pool's capacity) wait for their answer to be judged at any time.
 CHECK_WAVE = 25
-CHECK_WAVE_EVERY_S = 0.25
+CHECK_ANSWER_WAIT_S = 1.0
+CHECK_POLL_S = 0.02
 
 
 class TokenDecoder(Protocol):
@@ -95,6 +98,19 @@ class Connection:
 
     def charge(self) -> None:
         self.tokens = max(0.0, self.tokens - 1)
+
+
+def _awaiting_judgement(live: LiveLesson, student_id: str, now: datetime) -> bool:
+    """Whether a "check everyone" prompt still holds its place in the window: its frame is
+    being judged, or it was issued so recently that its frame is surely on its way."""
+    prompt = live.classroom.track(student_id).open_prompt
+    if prompt is None:
+        return False
+    if prompt.frames_in_flight:
+        return True
+    return not prompt.frames_started and (now - prompt.issued_at).total_seconds() < (
+        CHECK_ANSWER_WAIT_S
+    )
 
 
 def students_room(lesson_id: uuid.UUID) -> str:
@@ -859,10 +875,11 @@ class LessonHub:
     async def _check_here(self, live: LiveLesson, student_id: str | None) -> int:
         """Prompt now the students connected to this process (one, or all); how many.
 
-        A large class is prompted in waves: every student answers within a second of their
-        prompt, and a thousand frames at once would only meet a full vision pool (answered
-        `rate_limited`, sent again, and again). The first wave goes out at once, the next when
-        the pool has room again, at most every ``CHECK_WAVE_EVERY_S``."""
+        A large class is prompted a window at a time: every student answers within a second
+        of their prompt, and a thousand frames at once would only meet a full vision pool
+        (answered `rate_limited`, sent again, and again). A window's worth goes out at once;
+        each further prompt when one of the window's is answered and judged, or after
+        ``CHECK_ANSWER_WAIT_S`` without an answer."""
         targets = [student_id] if student_id else list(live.classroom.tracks)
         chosen = [
             t
@@ -874,28 +891,37 @@ class LessonHub:
         for target in chosen:
             if (handle := live.next_prompt.pop(target, None)) is not None:
                 handle.cancel()
-        first, rest = chosen[:CHECK_WAVE], chosen[CHECK_WAVE:]
+        window = self._check_window()
+        first, rest = chosen[:window], chosen[window:]
         # Together, so their records share transactions.
-        issued = sum(await asyncio.gather(*(self.issue_prompt(live, t) for t in first)))
+        issued = await asyncio.gather(*(self.issue_prompt(live, t) for t in first))
         if rest:
             live.check_queued.update(rest)
-            self.spawn(self._check_in_waves(live, rest), f"check-{live.lesson_id}")
-        return issued + len(rest)
+            prompted = [t for t, ok in zip(first, issued, strict=True) if ok]
+            self.spawn(self._check_window_by_window(live, rest, prompted), "check-now")
+        return sum(issued) + len(rest)
 
-    async def _check_in_waves(self, live: LiveLesson, students: list[str]) -> None:
+    def _check_window(self) -> int:
         assert self._vision is not None
-        room = max(1, self._vision.max_pending // 2)
+        return max(1, min(CHECK_WAVE, self._vision.max_pending * 3 // 4))
+
+    async def _check_window_by_window(
+        self, live: LiveLesson, students: list[str], prompted: list[str]
+    ) -> None:
+        queue = deque(students)
+        window = self._check_window()
         try:
-            for start in range(0, len(students), CHECK_WAVE):
-                await asyncio.sleep(CHECK_WAVE_EVERY_S)
-                # The pool lives on threads and has no event to wait on: look again shortly.
-                while self._vision.pending > room and not (live.classroom.ended or self.draining):  # noqa: ASYNC110
-                    await asyncio.sleep(CHECK_WAVE_EVERY_S / 5)
-                if live.classroom.ended or self.draining:
-                    return
-                wave = students[start : start + CHECK_WAVE]
+            while queue and not (live.classroom.ended or self.draining):
+                now = _now()
+                prompted = [t for t in prompted if _awaiting_judgement(live, t, now)]
+                if len(prompted) >= window:
+                    # Prompts are answered from other tasks; look again shortly.
+                    await asyncio.sleep(CHECK_POLL_S)
+                    continue
+                wave = [queue.popleft() for _ in range(min(window - len(prompted), len(queue)))]
                 live.check_queued.difference_update(wave)
-                await asyncio.gather(*(self.issue_prompt(live, t) for t in wave))
+                issued = await asyncio.gather(*(self.issue_prompt(live, t) for t in wave))
+                prompted += [t for t, ok in zip(wave, issued, strict=True) if ok]
         finally:
             live.check_queued.difference_update(students)
 
