@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -122,6 +123,11 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 purge_periodically(sessions, settings.purge_interval_s), name="purge"
             )
             lag_watch = asyncio.create_task(metrics.watch_event_loop(), name="loop-lag")
+            # What start-up made (modules, models, the detectors) lives as long as the process:
+            # kept out of the collector's full passes, which would otherwise walk its ~200k
+            # objects now and then, holding the event loop (and every thread) for 100 ms or more.
+            gc.collect()
+            gc.freeze()
             logger.info("serving (database %s)", engine.dialect.name)
             yield {"services": services}
         finally:

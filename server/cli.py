@@ -43,17 +43,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
-    import uvicorn
-
     from server.app import create_app
-    from server.serving import DrainingServer
+    from server.serving import DrainingServer, uvicorn_config
 
     app = create_app(settings)
-    # No per-message deflate: frames are JPEG already, and deflate state doubles the memory
-    # an idle connection holds (bench/RESULTS.md, idle scenario: 84 KB -> 41 KB per student).
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, ws_per_message_deflate=False
-    )
+    config = uvicorn_config(app, settings, host=host, port=port, log_level=log_level)
     hub = app.other_asgi_app.state.hub
     DrainingServer(config, hub, settings.drain_timeout_s).run()
     return 0

@@ -32,31 +32,35 @@ def judge_frame(
     limits: ImageLimits,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Verdict:
-    """Judge one frame. Never raises: whatever the bytes, the student gets an answer."""
+    """Judge one frame. Whatever the bytes, the student gets an answer: bytes that cannot be
+    read are a `bad_image` verdict. A failure after decoding (the detector's graph raising) is
+    the server's fault, not the frame's: it is raised, for the caller to ask for another frame
+    without holding it against the student."""
     digest = hashlib.sha256(data).hexdigest()
     try:
         image = read_image(data, limits)
-        found = detector.find(image.rgb)
-        student = found.faces[0] if found.faces else None
-        brightness, sharpness = measure(image.rgb, student.box if student else None)
-        pose, passes = _pose(found, challenge, detector)
-        decision = decide(
-            found.faces,
-            brightness,
-            sharpness,
-            challenge,
-            image.width,
-            image.height,
-            pose,
-            thresholds,
-        )
     except BadImage as exc:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("frame %s refused: %s", digest[:16], exc)
         return _bad_image(digest, detector.version, exc.hint)
     except Exception:
-        logger.error("frame %s could not be judged", digest[:16], exc_info=True)
+        # A decoder failing in a way it does not report as damage: still the bytes' doing.
+        logger.error("frame %s could not be decoded", digest[:16], exc_info=True)
         return _bad_image(digest, detector.version, "the image could not be read")
+    found = detector.find(image.rgb)
+    student = found.faces[0] if found.faces else None
+    brightness, sharpness = measure(image.rgb, student.box if student else None)
+    pose, passes = _pose(found, challenge, detector)
+    decision = decide(
+        found.faces,
+        brightness,
+        sharpness,
+        challenge,
+        image.width,
+        image.height,
+        pose,
+        thresholds,
+    )
 
     return Verdict(
         outcome=decision.outcome,

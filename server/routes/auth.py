@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 from server.api import api
 from server.http import current_user, read_body, services
 from server.problems import Problem
+from server.ratelimit import FailureLimiter
 from server.schemas import LoginIn, LoginOut, UserOut, user_out
 from server.security import verify_password
 from storage import repositories as repo
@@ -18,22 +19,31 @@ async def login(request: Request) -> JSONResponse:
     svc = services(request)
     account = body.email.strip().lower()
     address = request.client.host if request.client else "unknown"
-    for limiter, key in ((svc.account_logins, account), (svc.address_logins, address)):
-        if (wait := limiter.retry_after(key)) is not None:
-            raise Problem(
-                429,
-                "Too Many Requests",
-                f"too many failed sign-ins; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
-    async with svc.sessions() as s:
-        user = await repo.get_user_by_email(s, email=body.email)
-    # One answer for an unknown email, a wrong password and a disabled account:
-    # login errors must not tell which emails exist.
-    ok = await verify_password(user.password_hash if user else None, body.password)
-    if user is None or not ok or user.disabled:
-        svc.account_logins.failed(account)
-        svc.address_logins.failed(address)
+    # Each limiter admits the attempt before the password is checked, so guesses sent at once
+    # are counted against the limit as they are checked, not after (server.ratelimit).
+    admitted: list[tuple[FailureLimiter, str]] = []
+    failed = False
+    try:
+        for limiter, key in ((svc.account_logins, account), (svc.address_logins, address)):
+            if (wait := await limiter.admit(key)) is not None:
+                raise Problem(
+                    429,
+                    "Too Many Requests",
+                    f"too many failed sign-ins; try again in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+            admitted.append((limiter, key))
+        async with svc.sessions() as s:
+            user = await repo.get_user_by_email(s, email=body.email)
+        # One answer for an unknown email, a wrong password and a disabled account:
+        # login errors must not tell which emails exist.
+        ok = await verify_password(user.password_hash if user else None, body.password)
+        failed = user is None or not ok or user.disabled
+    finally:
+        # An attempt that was never checked (refused, or the database failed) costs nothing.
+        for limiter, key in admitted:
+            limiter.release(key, failed=failed)
+    if user is None or failed:
         raise Problem(401, "Unauthorized", "wrong email or password")
     svc.account_logins.succeeded(account)
     token = svc.tokens.issue(user.id, user.role.value)

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from server.app import create_app
+from server.serving import uvicorn_config
 from server.settings import Settings
 from tests.conftest import timeout
 from tests.integration.client import Api, Classroom, Participant
@@ -99,8 +100,9 @@ def serving(settings: Settings, graceful_shutdown_s: int | None = None) -> Itera
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(
-        uvicorn.Config(
+        uvicorn_config(
             create_app(settings),
+            settings,
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=graceful_shutdown_s,

@@ -1,6 +1,7 @@
 """A hand-written Socket.IO v5 / Engine.IO v4 client over one WebSocket, for what a real
 client library never sends: events before the namespace is joined, undecodable packets,
-binary frames with no packet, a close in the middle of the handshake.
+binary frames with no packet, a close in the middle of the handshake. And below that, a
+WebSocket driven frame by frame (`WireSocket`), for frames announced but never sent.
 
 Packets are text frames ``<engine.io type><socket.io type>[/namespace,][ack id][json]``:
 ``40/student,{...}`` joins a namespace, ``42/student,7["capture",{...}]`` is an event with
@@ -12,7 +13,11 @@ per attachment. The server's pings (``2``) are answered (``3``) while reading.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
+import os
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -119,3 +124,65 @@ class RawSocket:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+@dataclass
+class WireSocket:
+    """A WebSocket spoken frame by frame over TCP, for what no WebSocket library sends: a frame
+    header announcing a payload that then arrives only in part, or never."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+    @classmethod
+    async def open(cls, base_url: str) -> WireSocket:
+        url = urlsplit(base_url)
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        async with asyncio.timeout(timeout(10)):
+            head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        return cls(reader, writer)
+
+    async def send_header(self, length: int, opcode: int = 0x2) -> None:
+        """The header of one final frame of ``length`` bytes (masked, as from a client)."""
+        if length < 126:
+            size = bytes([0x80 | length])
+        elif length < 1 << 16:
+            size = bytes([0x80 | 126]) + struct.pack(">H", length)
+        else:
+            size = bytes([0x80 | 127]) + struct.pack(">Q", length)
+        self.writer.write(bytes([0x80 | opcode]) + size + os.urandom(4))
+        await self.writer.drain()
+
+    async def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def close_code(self, within: float) -> int | None:
+        """The code of the server's close frame (Engine.IO's messages are skipped), or None if
+        none arrives within ``within`` seconds."""
+        try:
+            async with asyncio.timeout(timeout(within)):
+                while True:
+                    first, second = await self.reader.readexactly(2)
+                    length = second & 0x7F
+                    if length == 126:
+                        (length,) = struct.unpack(">H", await self.reader.readexactly(2))
+                    elif length == 127:
+                        (length,) = struct.unpack(">Q", await self.reader.readexactly(8))
+                    payload = await self.reader.readexactly(length)
+                    if first & 0x0F == 0x8:
+                        return int.from_bytes(payload[:2], "big") if payload else 1005
+        except TimeoutError:
+            return None
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.writer.wait_closed()

@@ -48,9 +48,13 @@ def signed_hs512(claims: dict[str, Any]) -> str:
 def more_forgeries(user_id: str, valid: str) -> dict[str, str]:
     """Beyond tests.integration.client.forged_tokens: other algorithms, missing or odd claims."""
     exp = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
-    header, payload, _signature = valid.split(".")
+    header, payload, signature = valid.split(".")
+    flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
+    other_signature = signed({"sub": user_id, "exp": exp}).rsplit(".", 1)[1]
     return {
         **forged_tokens(user_id, valid),
+        "signature-one-character-changed": f"{header}.{payload}.{flipped}",
+        "signature-of-another-token": f"{header}.{payload}.{other_signature}",
         "hs512-same-key": signed_hs512({"sub": user_id, "exp": exp}),
         "alg-None": f"{_b64({'alg': 'None', 'typ': 'JWT'})}.{payload}.",
         "alg-none-no-dot": f"{_b64({'alg': 'none'})}.{payload}",

@@ -425,3 +425,33 @@ async def test_paths_never_leave_the_static_folders(server_url: str, path: str) 
     assert status_of(response) in (400, 404), response[:300]
     for secret in (b"create_app", b"root:", b"def ", b"import "):
         assert secret not in response, (path, secret)
+
+
+async def test_injection_strings_in_changes_passwords_and_filters_stay_literal(api: Api) -> None:
+    room = await make_classroom(api, n_students=1, start=False)
+    admin, student = room.admin, room.students[0]
+    for text in INJECTIONS:
+        user = await api.call("PATCH", f"/api/users/{student['id']}", admin, {"name": text})
+        assert user["name"] == text
+        assert (await api.call("GET", f"/api/users/{student['id']}", admin))["name"] == text
+        course = await api.call("PATCH", f"/api/courses/{room.course_id}", admin, {"title": text})
+        assert course["title"] == text
+        assert (await api.call("GET", f"/api/courses/{room.course_id}", admin))["title"] == text
+    # As a password: it signs in as written, and only as written.
+    password = INJECTIONS[3]
+    await api.call("PATCH", f"/api/users/{student['id']}", admin, {"password": password})
+    await api.login(student["email"], password)
+    for guess in ("' OR '1'='1", password + " ", password.upper(), "%"):
+        r = await api.http.post(
+            "/api/auth/login", json={"email": student["email"], "password": guess}
+        )
+        assert r.status_code == 401, (guess, r.text)
+    # As audit filters: matched literally, wildcards included: no entry has such an action.
+    for text in [*INJECTIONS, "%", "_%", "user.%", "*"]:
+        for name in ("action", "target_id"):
+            page = await api.call("GET", f"/api/audit?{name}={quote(text)}", admin)
+            assert page["items"] == [], (name, text, page["items"][:1])
+    # The same filters with real values find the real entries.
+    page = await api.call("GET", f"/api/audit?target_id={student['id']}&action=user.update", admin)
+    assert len(page["items"]) == len(INJECTIONS) + 1
+    assert {e["action"] for e in page["items"]} == {"user.update"}

@@ -20,6 +20,7 @@ from tests.adversarial.helpers import (
     state_of,
     still_verified,
 )
+from tests.adversarial.raw import WireSocket
 from tests.conftest import timeout
 from tests.integration.client import Api, Participant
 from tests.vision.images import (
@@ -167,3 +168,28 @@ async def test_a_message_over_the_socket_limit_closes_only_that_connection(
     assert ack["outcome"] == "present"
     health = await api.call("GET", "/api/health", None)
     assert health["status"] == "ok"
+
+
+UVICORN_OWN_LIMIT = 16 * 1024 * 1024  # what uvicorn would buffer per message if left to itself
+
+
+async def test_a_frame_announced_over_the_limit_is_refused_before_it_is_sent(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    """The frame header says how big the message is: the server refuses it from that alone
+    (1009, message too big), with no namespace joined and without waiting for, or holding,
+    the payload. Left to uvicorn's defaults it would wait for all 12 MB and keep them."""
+    room, tutor, (honest,) = await class_lesson(api, server_url, participants, 2, connected=1)
+    other = room.students[0]
+    announced = 12_000_000
+    assert LIMITS.max_socket_message_bytes < announced < UVICORN_OWN_LIMIT
+    for opcode in (0x2, 0x1):  # a binary frame (an attachment) and a text one (a packet)
+        wire = await WireSocket.open(server_url)
+        try:
+            await wire.send_header(announced, opcode)
+            await wire.send_raw(b"\0" * 65_536)  # the first part, never the rest
+            code = await wire.close_code(within=3)
+        finally:
+            await wire.close()
+        assert code == 1009, f"opcode {opcode}: close code {code} (None: the server waited)"
+    await still_verified(tutor, honest, other)

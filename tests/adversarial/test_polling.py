@@ -1,6 +1,7 @@
 """Long-polling, the transport the pages start on (then upgrade to WebSocket): a session closed
-in the middle of its join, and a message over the size limit. On a server of their own, since a
-request the server leaves hanging must not hold up the shared one at shutdown."""
+in the middle of its join, a message over the size limit, and one of no declared size. On a
+server of their own, since a request the server leaves hanging must not hold up the shared one
+at shutdown."""
 
 from __future__ import annotations
 
@@ -134,3 +135,33 @@ async def test_an_oversized_post_without_a_waiting_poll_is_still_answered(
         except httpx.ReadTimeout:
             pytest.fail("the oversized POST was never answered")
     assert refused.status_code in (400, 413)
+
+
+async def test_a_post_that_declares_no_length_is_refused_not_silently_dropped(
+    polling_api: Api, polling_url: str, participants: list[Participant]
+) -> None:
+    """A chunked POST: python-engineio would read it to its end, however long, answer "ok"
+    and act on none of it. It is a 411 instead, at once, and the session is closed."""
+    room, tutor, (honest,) = await class_lesson(
+        polling_api, polling_url, participants, 2, connected=1
+    )
+    other, me = room.students
+    auth = {"token": me["token"], "lesson_id": room.lesson_id}
+
+    async def chunked(*parts: bytes) -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    async with httpx.AsyncClient(base_url=polling_url, timeout=timeout(20)) as http:
+        for body in (
+            [f"40/student,{json.dumps(auth)}".encode()],  # a join
+            [b"4" + b"x" * 100_000] * 40,  # a message twice over the limit
+        ):
+            session = await PollingSession.open(http)
+            refused = await http.post("/socket.io/", params=session.params, content=chunked(*body))
+            assert refused.status_code == 411 and "Content-Length" in refused.text, refused
+            gone = await session.poll()
+            assert gone.status_code == 400 or gone.text == "1", gone.text
+    row = await offline_soon(participants, polling_url, room, me["id"])
+    assert row["connected"] is False and row["checks"]["issued"] == 0
+    await still_verified(tutor, honest, other)

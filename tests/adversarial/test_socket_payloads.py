@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.adversarial.helpers import (
     class_lesson,
     join,
     prompted,
+    roster_row,
     state_of,
     still_verified,
 )
@@ -366,3 +368,82 @@ async def test_a_binary_packet_cannot_make_the_server_hold_unbounded_memory(
         await raw.close()
     await still_verified(tutor, honest, other)
     assert grown < 24_000_000, f"{sent} bytes sent, the server grew by {grown} bytes"
+
+
+async def test_messages_behind_a_join_that_is_refused_are_never_handled(
+    api: Api, server_url: str, participants: list[Participant]
+) -> None:
+    """Sent right behind the join, before its refusal arrives: a tutor's events behind a
+    student's join to /tutor, a capture behind a forged token. None is answered or acted on."""
+    room, tutor, (honest,) = await class_lesson(api, server_url, participants, 2, connected=1)
+    me, other = room.students[1], room.students[0]
+    joins = [
+        ("/tutor", {"token": me["token"], "lesson_id": room.lesson_id}, "forbidden"),
+        ("/student", {"token": me["token"] + "x", "lesson_id": room.lesson_id}, "unauthorized"),
+        ("/student", {"token": room.tutor["token"], "lesson_id": room.lesson_id}, "forbidden"),
+    ]
+    for namespace, auth, code in joins:
+        raw = await RawSocket.open(server_url)
+        try:
+            await raw.send(f"40{namespace},{json.dumps(auth)}")
+            await raw.emit(namespace, "end_lesson", {}, ack_id=1)
+            await raw.emit(namespace, "check_now", {}, ack_id=2)
+            await raw.emit_binary(
+                namespace,
+                "capture",
+                {"prompt_id": "x", "image": {"_placeholder": True, "num": 0}},
+                face_jpeg(),
+                ack_id=3,
+            )
+            await raw.emit(namespace, "camera", {"state": "denied"}, ack_id=4)
+            refused = await raw.next(lambda p, ns=namespace: p.namespace == ns and p.kind in "04")
+            assert refused.kind == "4" and refused.data["data"] == {"code": code}, refused
+            assert await raw.silent_for(0.5, lambda p: p.kind == "3"), raw.packets
+            assert await raw.is_open()
+        finally:
+            await raw.close()
+    lesson = await room.api.call("GET", f"/api/lessons/{room.lesson_id}", room.tutor["token"])
+    assert lesson["status"] == "live"
+    assert honest.received("prompt") == []  # no "check everyone" got through
+    row = await roster_row(participants, server_url, room, me["id"])
+    assert (row["connected"], row["camera"], row["checks"]["issued"]) == (False, "unknown", 0)
+    await still_verified(tutor, honest, other)
+
+
+UNDECODABLE = [
+    "42/student,1" + "[" * 50_000 + "]" * 50_000,  # nested deeper than the decoder goes
+    '42/student,2{"not": "a list"}',
+    "42/student,3[]",
+    '42/student,4["capture", {"prompt_id": "x"',  # cut short
+    "42/student,abc",
+    "4",
+    "49",
+    "4x",
+    "45",
+    "451-",
+    '45x-/student,5["capture",{}]',
+]
+
+
+async def test_undecodable_packets_are_not_logged_as_server_errors(
+    api: Api, server_url: str, participants: list[Participant], caplog: pytest.LogCaptureFixture
+) -> None:
+    """They are the client's error: one short line each at most, never an error with a
+    traceback, or a client could fill the server's logs at the rate it can send."""
+    room = (await class_lesson(api, server_url, participants, 1, connected=0))[0]
+    raw = await RawSocket.open(server_url)
+    try:
+        auth = {"token": room.students[0]["token"], "lesson_id": room.lesson_id}
+        assert (await raw.join("/student", auth)).kind == "0"
+        with caplog.at_level(logging.INFO):
+            for junk in UNDECODABLE:
+                await raw.send(junk)
+            await raw.send(os.urandom(2000))
+            await raw.emit("/student", "capture", {"prompt_id": "after", "image": "x"}, ack_id=9)
+            assert_clear_refusal(await raw.ack(9), {"unknown_prompt"})
+    finally:
+        await raw.close()
+    loud = [(r.name, r.levelname, r.getMessage()[:80]) for r in caplog.records if r.exc_info]
+    loud += [(r.name, r.levelname, r.getMessage()[:80]) for r in caplog.records if r.levelno >= 40]
+    assert loud == []
+    assert len(caplog.records) <= 2 * (len(UNDECODABLE) + 1) + 5, len(caplog.records)

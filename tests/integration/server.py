@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from server.app import create_app
+from server.serving import uvicorn_config
 from server.settings import Settings
 
 ADMIN_EMAIL = "admin@test.example"
@@ -53,8 +54,8 @@ def running_server(
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(settings)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    # Configured as `trust-lesson serve` configures it (message limits, no deflate).
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning", lifespan="on"))
     thread = threading.Thread(
         target=lambda: asyncio.run(server.serve(sockets=[sock])), name="uvicorn", daemon=True
     )
