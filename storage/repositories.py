@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.rules import PromptStatus
 from storage.models import (
     AuditEntry,
+    Base,
     Check,
     Course,
     Enrolment,
@@ -28,6 +29,25 @@ from storage.models import (
     User,
 )
 from storage.pages import Order, Page, Position, keyset_page
+
+# The writes made for every connection, prompt and frame, built once: a statement built per call
+# (``insert(Model).values(...)``) costs more CPU on the event loop than running it. Core
+# statements with bound parameters are compiled once and cached.
+_prompts = Base.metadata.tables[Prompt.__tablename__]
+_presence = Base.metadata.tables[PresenceInterval.__tablename__]
+_OPEN_PRESENCE = insert(_presence)
+_CLOSE_PRESENCE = (
+    update(_presence)
+    .where(_presence.c.id == bindparam("interval_id"), _presence.c.disconnected_at.is_(None))
+    .values(disconnected_at=bindparam("at"))
+)
+_ADD_PROMPT = insert(_prompts)
+_RESOLVE_PROMPT = (
+    update(_prompts)
+    .where(_prompts.c.id == bindparam("prompt_id"), _prompts.c.status == PromptStatus.PENDING)
+    .values(status=bindparam("new_status"), resolved_at=bindparam("at"))
+)
+_ADD_CHECK = insert(Base.metadata.tables[Check.__tablename__])
 
 # -- users ------------------------------------------------------------------------------------
 
@@ -268,26 +288,24 @@ async def open_presence(
     at: datetime,
     process_id: str | None = None,
 ) -> uuid.UUID:
-    """Open a presence interval; its id. (A plain INSERT: this runs for every connection.)"""
+    """Open a presence interval; its id."""
     interval_id = uuid.uuid4()
     await s.execute(
-        insert(PresenceInterval).values(
-            id=interval_id,
-            lesson_id=lesson_id,
-            student_id=student_id,
-            connected_at=at,
-            process_id=process_id,
-        )
+        _OPEN_PRESENCE,
+        {
+            "id": interval_id,
+            "lesson_id": lesson_id,
+            "student_id": student_id,
+            "connected_at": at,
+            "disconnected_at": None,
+            "process_id": process_id,
+        },
     )
     return interval_id
 
 
 async def close_presence(s: AsyncSession, *, interval_id: uuid.UUID, at: datetime) -> None:
-    await s.execute(
-        update(PresenceInterval)
-        .where(PresenceInterval.id == interval_id, PresenceInterval.disconnected_at.is_(None))
-        .values(disconnected_at=at)
-    )
+    await s.execute(_CLOSE_PRESENCE, {"interval_id": interval_id, "at": at})
 
 
 # -- prompts and checks ---------------------------------------------------------------------------
@@ -307,16 +325,18 @@ async def add_prompt(
     """Record an open prompt. Raises IntegrityError when the student already has one open
     in this lesson (issued by any process): never two."""
     await s.execute(
-        insert(Prompt).values(
-            id=prompt_id,
-            lesson_id=lesson_id,
-            student_id=student_id,
-            issued_at=issued_at,
-            deadline=deadline,
-            challenge=challenge,
-            status=PromptStatus.PENDING,
-            process_id=process_id,
-        )
+        _ADD_PROMPT,
+        {
+            "id": prompt_id,
+            "lesson_id": lesson_id,
+            "student_id": student_id,
+            "issued_at": issued_at,
+            "deadline": deadline,
+            "challenge": challenge,
+            "status": PromptStatus.PENDING,
+            "resolved_at": None,
+            "process_id": process_id,
+        },
     )
 
 
@@ -348,9 +368,7 @@ async def resolve_prompt(
 ) -> bool:
     """Set a pending prompt's final status; False if it was already resolved (never twice)."""
     result = await s.execute(
-        update(Prompt)
-        .where(Prompt.id == prompt_id, Prompt.status == PromptStatus.PENDING)
-        .values(status=status, resolved_at=at)
+        _RESOLVE_PROMPT, {"prompt_id": prompt_id, "new_status": status, "at": at}
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -405,8 +423,7 @@ async def last_checks(
 
 
 async def add_check(s: AsyncSession, **fields: Any) -> None:
-    # A plain INSERT, not the ORM's unit of work: this runs for every judged frame.
-    await s.execute(insert(Check).values(**fields))
+    await s.execute(_ADD_CHECK, {"id": uuid.uuid4(), "thumbnail": None, **fields})
 
 
 async def start_lesson(s: AsyncSession, *, lesson_id: uuid.UUID, at: datetime) -> bool:
