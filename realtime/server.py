@@ -10,6 +10,15 @@ import socketio
 from realtime.hub import LessonHub
 from realtime.limits import LimitedServer
 from realtime.namespaces import StudentNamespace, TutorNamespace, UnknownNamespace
+from realtime.transport import LeanEngineIOServer
+
+
+class SocketServer(LimitedServer):
+    """The Socket.IO server with the limits of `realtime.limits`, on the smaller Engine.IO
+    server of `realtime.transport`."""
+
+    def _engineio_server_class(self) -> type[LeanEngineIOServer]:
+        return LeanEngineIOServer
 
 
 def create_socket_server(
@@ -27,7 +36,7 @@ def create_socket_server(
         if message_queue_url
         else None
     )
-    sio = LimitedServer(
+    sio = SocketServer(
         async_mode="asgi",
         # Every namespace reaches the catch-all below, which refuses all but ours with a code.
         namespaces="*",

@@ -18,6 +18,7 @@ import uvicorn
 
 from realtime.hub import LessonHub
 from server.settings import Settings
+from server.websocket import LeanWebSocketProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +31,15 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
       message is in memory, and uvicorn's own limit is 16 MiB.
     - No per-message deflate: frames are JPEG already, and deflate state doubles the memory an
       idle connection holds (bench/RESULTS.md, idle scenario: 84 KB -> 41 KB per student).
+    - uvicorn's WebSocket protocol with less held per connection, and no WebSocket-level
+      pings: Engine.IO's heartbeat already closes silent connections (`server.websocket`).
     """
     return uvicorn.Config(
         app,
+        ws=LeanWebSocketProtocol,
         ws_max_size=settings.max_socket_message_bytes,
         ws_per_message_deflate=False,
+        ws_ping_interval=None,
         **options,
     )
 
