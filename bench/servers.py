@@ -82,8 +82,8 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         if variant.uvicorn_args is None:
+            # As shipped: the default log level (info), to the log file.
             argv = ["-m", "server.cli", "serve", "--port", str(self.port)]
-            argv += ["--log-level", "warning"]
         else:
             argv = ["-m", "uvicorn", "--factory", "bench.asgi:app", "--port", str(self.port)]
             argv += ["--log-level", "warning", "--no-access-log", *variant.uvicorn_args]

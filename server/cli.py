@@ -18,7 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="start one server process")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="for the whole server: its own records and uvicorn's (default: info)",
+    )
     demo = sub.add_parser("demo", help="seed a demo course with a live lesson")
     demo.add_argument(
         "--if-empty", action="store_true", help="only when the database holds no users yet"
@@ -32,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"trust-lesson: invalid settings:\n{exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    level = args.log_level.upper() if args.command == "serve" else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.log_level)
     if args.command == "demo":
