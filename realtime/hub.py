@@ -632,8 +632,10 @@ class LessonHub:
             )
         except Exception:
             # A fault in the vision code, not in the frame: the attempt is not held against
-            # the student, who is asked for another frame.
+            # the student, who is asked for another frame. The connection's bucket is charged,
+            # so a frame that faults every time cannot be sent again and again for nothing.
             logger.exception("judging a frame for prompt %s failed", ticket.prompt_id)
+            conn.charge()
             cancelled = live.classroom.cancel_frame(ticket, _now())
             if cancelled.resolution is not None:
                 await self._resolved(live, cancelled.resolution, None)

@@ -10,6 +10,7 @@ import socketio
 from realtime.hub import LessonHub
 from realtime.limits import LimitedServer
 from realtime.namespaces import StudentNamespace, TutorNamespace, UnknownNamespace
+from realtime.rooms import RedisRoomManager, RoomManager
 from realtime.transport import LeanEngineIOServer
 
 
@@ -31,10 +32,10 @@ def create_socket_server(
     cors_origins: list[str] | None = None,
 ) -> tuple[socketio.AsyncServer, LessonHub]:
     """Build the server; ``message_queue_url`` (redis://) lets several processes share rooms."""
-    manager = (
-        socketio.AsyncRedisManager(message_queue_url, channel=f"{channel}:socketio")
+    manager: socketio.AsyncManager = (
+        RedisRoomManager(message_queue_url, channel=f"{channel}:socketio")
         if message_queue_url
-        else None
+        else RoomManager()
     )
     sio = SocketServer(
         async_mode="asgi",
