@@ -15,8 +15,16 @@ from sqlalchemy.ext.asyncio import (
 Sessions = async_sessionmaker[AsyncSession]
 
 
+# SQLite: connections are a file handle and a thread each, cheap to keep. With the default pool
+# (5, and 10 more made and closed on demand), a class joining at once opened and closed a
+# connection, and a thread, for most of its students.
+SQLITE_POOL = {"pool_size": 20, "max_overflow": 20}
+
+
 def make_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    sqlite = url.startswith("sqlite")
+    options: dict[str, Any] = SQLITE_POOL if sqlite else {"pool_pre_ping": True}
+    engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

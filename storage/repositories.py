@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.rules import PromptStatus
@@ -48,6 +48,25 @@ _RESOLVE_PROMPT = (
     .values(status=bindparam("new_status"), resolved_at=bindparam("at"))
 )
 _ADD_CHECK = insert(Base.metadata.tables[Check.__tablename__])
+# And the reads made for every student who joins a lesson.
+_IS_ENROLLED = select(Enrolment.id).where(
+    Enrolment.course_id == bindparam("course_id"), Enrolment.student_id == bindparam("student_id")
+)
+_LESSON_WITH_COURSE = (
+    select(Lesson, Course)
+    .join(Course, Course.id == Lesson.course_id)
+    .where(Lesson.id == bindparam("lesson_id"))
+)
+_PENDING_PROMPT = select(Prompt).where(
+    Prompt.lesson_id == bindparam("lesson_id"),
+    Prompt.student_id == bindparam("student_id"),
+    Prompt.status == PromptStatus.PENDING,
+)
+_STUDENT_PROMPTS = (
+    select(Prompt)
+    .where(Prompt.lesson_id == bindparam("lesson_id"), Prompt.student_id == bindparam("student_id"))
+    .order_by(Prompt.issued_at)
+)
 
 # -- users ------------------------------------------------------------------------------------
 
@@ -193,11 +212,7 @@ async def add_enrolments(
 
 
 async def is_enrolled(s: AsyncSession, *, course_id: uuid.UUID, student_id: uuid.UUID) -> bool:
-    result = await s.execute(
-        select(Enrolment.id).where(
-            Enrolment.course_id == course_id, Enrolment.student_id == student_id
-        )
-    )
+    result = await s.execute(_IS_ENROLLED, {"course_id": course_id, "student_id": student_id})
     return result.first() is not None
 
 
@@ -241,11 +256,7 @@ async def get_lesson(s: AsyncSession, *, lesson_id: uuid.UUID) -> Lesson | None:
 async def get_lesson_with_course(
     s: AsyncSession, *, lesson_id: uuid.UUID
 ) -> tuple[Lesson, Course] | None:
-    result = await s.execute(
-        select(Lesson, Course)
-        .join(Course, Course.id == Lesson.course_id)
-        .where(Lesson.id == lesson_id)
-    )
+    result = await s.execute(_LESSON_WITH_COURSE, {"lesson_id": lesson_id})
     row = result.first()
     return (row[0], row[1]) if row else None
 
@@ -343,13 +354,7 @@ async def add_prompt(
 async def pending_prompt(
     s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID
 ) -> Prompt | None:
-    result = await s.execute(
-        select(Prompt).where(
-            Prompt.lesson_id == lesson_id,
-            Prompt.student_id == student_id,
-            Prompt.status == PromptStatus.PENDING,
-        )
-    )
+    result = await s.execute(_PENDING_PROMPT, {"lesson_id": lesson_id, "student_id": student_id})
     return result.scalar_one_or_none()
 
 
@@ -394,10 +399,14 @@ async def resolve_prompts(
 async def lesson_prompts(
     s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID | None = None
 ) -> list[Prompt]:
-    stmt = select(Prompt).where(Prompt.lesson_id == lesson_id)
-    if student_id is not None:
-        stmt = stmt.where(Prompt.student_id == student_id)
-    result = await s.execute(stmt.order_by(Prompt.issued_at))
+    if student_id is not None:  # a student joining: built once
+        result = await s.execute(
+            _STUDENT_PROMPTS, {"lesson_id": lesson_id, "student_id": student_id}
+        )
+    else:
+        result = await s.execute(
+            select(Prompt).where(Prompt.lesson_id == lesson_id).order_by(Prompt.issued_at)
+        )
     return list(result.scalars())
 
 
@@ -405,21 +414,29 @@ async def last_checks(
     s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID | None = None
 ) -> dict[uuid.UUID, tuple[str, datetime]]:
     """Each student's latest check outcome and time in the lesson."""
-    stmt = select(Check.student_id, func.max(Check.received_at).label("at")).where(
-        Check.lesson_id == lesson_id
-    )
-    if student_id is not None:
-        stmt = stmt.where(Check.student_id == student_id)
+    if student_id is not None:  # a student joining: built once
+        result = await s.execute(
+            _STUDENT_LAST_CHECK, {"lesson_id": lesson_id, "student_id": student_id}
+        )
+    else:
+        result = await s.execute(_last_checks(student=False), {"lesson_id": lesson_id})
+    return {row[0]: (row[1], row[2]) for row in result}
+
+
+def _last_checks(*, student: bool) -> Select[uuid.UUID, str, datetime]:
+    lesson = Check.lesson_id == bindparam("lesson_id")
+    stmt = select(Check.student_id, func.max(Check.received_at).label("at")).where(lesson)
+    if student:
+        stmt = stmt.where(Check.student_id == bindparam("student_id"))
     latest = stmt.group_by(Check.student_id).subquery()
-    result = await s.execute(
+    return (
         select(Check.student_id, Check.outcome, Check.received_at)
         .join(
             latest,
             (Check.student_id == latest.c.student_id) & (Check.received_at == latest.c.at),
         )
-        .where(Check.lesson_id == lesson_id)
+        .where(lesson)
     )
-    return {row[0]: (row[1], row[2]) for row in result}
 
 
 async def add_check(s: AsyncSession, **fields: Any) -> None:
@@ -673,3 +690,7 @@ async def demo_lesson(s: AsyncSession, *, tutor_id: uuid.UUID) -> Lesson | None:
         .limit(1)
     )
     return result.scalar_one_or_none()
+
+
+# Built here, once `_last_checks` is defined: the per-student form runs for every join.
+_STUDENT_LAST_CHECK = _last_checks(student=True)
