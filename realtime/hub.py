@@ -483,14 +483,23 @@ class LessonHub:
         self.events.prompt_issued()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("prompt %s issued to %s in %s", prompt_id, student_id, live.lesson_id)
-        await self.sio.emit(
-            "prompt",
-            self._prompt_payload(live, student_id),
-            room=student_room(live.lesson_id, student_id),
-            namespace=STUDENT_NS,
-        )
+        await self._to_student(live, student_id, "prompt", self._prompt_payload(live, student_id))
         await self._broadcast_state(live, student_id)
         return True
+
+    async def _to_student(
+        self, live: LiveLesson, student_id: str, event: str, payload: dict[str, Any]
+    ) -> None:
+        # Straight to this process's sockets (ignore_queue): a student's prompts are issued,
+        # timed and judged by the process that holds their connection, so the message queue
+        # would only carry the event to every other process for nothing.
+        await self.sio.emit(
+            event,
+            payload,
+            room=student_room(live.lesson_id, student_id),
+            namespace=STUDENT_NS,
+            ignore_queue=True,
+        )
 
     def _prompt_payload(self, live: LiveLesson, student_id: str) -> dict[str, Any]:
         prompt = live.classroom.track(student_id).open_prompt
@@ -507,7 +516,7 @@ class LessonHub:
     async def _resend_prompt(self, sid: str, live: LiveLesson, student_id: str) -> None:
         if live.classroom.track(student_id).open_prompt is not None:
             payload = self._prompt_payload(live, student_id)
-            await self.sio.emit("prompt", payload, to=sid, namespace=STUDENT_NS)
+            await self.sio.emit("prompt", payload, to=sid, namespace=STUDENT_NS, ignore_queue=True)
 
     async def _resolved(
         self, live: LiveLesson, resolution: Resolution, check: dict[str, Any] | None
@@ -528,7 +537,9 @@ class LessonHub:
         track = live.classroom.track(student_id)
         if check is None:  # resolved by its deadline
             outcome = "missed" if resolution.status == "missed" else (track.last_outcome or "")
-            await self.sio.emit(
+            await self._to_student(
+                live,
+                student_id,
                 "verdict",
                 payloads.frame_reply(
                     resolution.prompt_id,
@@ -538,8 +549,6 @@ class LessonHub:
                     hint=MISSED_HINT if outcome == "missed" else None,
                     status=resolution.status.value,
                 ),
-                room=student_room(live.lesson_id, student_id),
-                namespace=STUDENT_NS,
             )
         if track.connected and not live.classroom.ended:
             self._schedule(live, student_id, live.classroom.next_delay())
@@ -687,12 +696,7 @@ class LessonHub:
         if result.resolution is not None:
             if not await self._resolved(live, result.resolution, check):
                 reply["hint"] = HELD_HINT
-            await self.sio.emit(
-                "verdict",
-                reply,
-                room=student_room(live.lesson_id, ticket.student_id),
-                namespace=STUDENT_NS,
-            )
+            await self._to_student(live, ticket.student_id, "verdict", reply)
         else:
 
             async def write(s: AsyncSession) -> None:
@@ -953,6 +957,7 @@ class LessonHub:
             {"lesson_id": str(live.lesson_id), "students": students},
             to=sid,
             namespace=TUTOR_NS,
+            ignore_queue=True,  # the tutor's socket is here
         )
 
     async def _broadcast_state(self, live: LiveLesson, student_id: str) -> None:

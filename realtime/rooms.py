@@ -1,4 +1,5 @@
-"""The Socket.IO client managers, with the rooms of each connection indexed.
+"""The Socket.IO client managers: rooms indexed per connection, and delivery without a task
+per recipient.
 
 python-socketio finds the rooms of a connection that leaves (and answers ``get_rooms``) by
 looking through every room of the namespace. Every connection has a room of its own and every
@@ -6,13 +7,26 @@ student one more, so one student leaving costs two checks per student still conn
 lesson of N students ending costs N² of them: 110 s of the event loop for 10,000 students,
 during which nothing else was served (bench/RESULTS.md, idle). :class:`IndexedRooms` keeps,
 for each connection, the rooms it is in, and leaves just those.
+
+Delivering an event to this process's sockets, python-socketio makes a task for every
+recipient and waits for them all: a task's cost for a packet that only joins a queue, and,
+for events that came from another process through Redis, a pause of the Redis listener until
+the event loop's next turn for every single event. Under load that listener fell tens of
+seconds behind: students answered in a second while their tutor on the other process saw it
+14 s later (bench/RESULTS.md, cluster). :func:`deliver` puts the packet on each recipient's
+queue in turn, in order, without tasks.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import engineio
 import socketio
+from socketio import packet
+
+logger = logging.getLogger(__name__)
 
 
 class IndexedRooms:
@@ -60,9 +74,85 @@ class IndexedRooms:
         return [room for room in self._rooms_of.get((namespace, sid), ()) if room is not None]
 
 
+async def deliver(
+    manager: Any, event: str, data: Any, namespace: str, room: Any, skip_sid: Any = None
+) -> None:
+    """``AsyncManager.emit`` for an event without an ack callback, to this process's sockets
+    in ``room``: the packet is encoded once and queued for each recipient in turn."""
+    if namespace not in manager.rooms:
+        return
+    # As python-socketio reads it: a tuple is several arguments, None none, anything else one.
+    args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+    skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+    encoded = manager.server.packet_class(
+        packet.EVENT, namespace=namespace, data=[event, *args]
+    ).encode()
+    eio_packets = [
+        engineio.packet.Packet(engineio.packet.MESSAGE, p)
+        for p in (encoded if isinstance(encoded, list) else [encoded])
+    ]
+    for sid, eio_sid in manager.get_participants(namespace, room):
+        if sid in skip:
+            continue
+        try:
+            for eio_packet in eio_packets:
+                await manager.server._send_eio_packet(eio_sid, eio_packet)
+        except Exception as exc:  # a socket closing meanwhile: the others still get theirs
+            logger.info("%s not delivered to sid %s: %s", event, sid, type(exc).__name__)
+
+
 class RoomManager(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
     """One process: python-socketio's in-memory manager."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if callback is not None:
+            await super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
+        else:
+            await deliver(self, event, data, namespace, to or room, skip_sid)
 
 
 class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignore[misc]
     """Several processes: python-socketio's Redis manager."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("ignore_queue") and callback is None:
+            await deliver(self, event, data, namespace or "/", to or room, skip_sid)
+        else:
+            await super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        # An event published by this process or another: delivered here, the same way.
+        if message.get("callback") is not None or message.get("binary"):
+            await super()._handle_emit(message)
+            return
+        data = message["data"]
+        if isinstance(data, list):
+            data = data[0] if len(data) == 1 else tuple(data)
+        await deliver(
+            self,
+            message["event"],
+            data,
+            message.get("namespace") or "/",
+            message.get("room"),
+            message.get("skip_sid"),
+        )

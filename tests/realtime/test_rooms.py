@@ -69,3 +69,35 @@ def test_a_student_who_leaves_is_in_no_room_and_the_others_stay() -> None:
     assert dict(manager.get_participants(NS, "lesson")) == {"b": "eio-b"}
     assert "aa" not in manager.rooms[NS] and "a" not in manager.rooms[NS]
     assert sorted(manager.get_rooms("b", NS)) == ["b", "bb", "lesson"]
+
+
+class _Server:
+    """The part of a Socket.IO server a manager delivers through: records what each socket got,
+    and fails for sockets that closed meanwhile."""
+
+    packet_class = socketio.packet.Packet
+
+    def __init__(self, closed: set[str]) -> None:
+        self.closed = closed
+        self.sent: dict[str, list[str]] = {}
+
+    async def _send_eio_packet(self, eio_sid: str, pkt: Any) -> None:
+        if eio_sid in self.closed:
+            raise RuntimeError("socket is closed")
+        self.sent.setdefault(eio_sid, []).append(pkt.data)
+
+
+async def test_an_event_reaches_every_open_socket_in_the_room_in_order() -> None:
+    manager = RoomManager()
+    server = _Server(closed={"eio-b"})
+    manager.server = server
+    for sid in ("a", "b", "c"):
+        _apply(manager, [("connect", sid, None), ("enter", sid, "tutors")])
+    _apply(manager, [("connect", "d", None)])  # not in the room
+    await manager.emit("attendance", {"n": 1}, NS, room="tutors")
+    await manager.emit("attendance", {"n": 2}, NS, room="tutors", skip_sid="c")
+    # "2" is Socket.IO's EVENT packet type; b's socket closed meanwhile, d is elsewhere.
+    assert server.sent == {
+        "eio-a": ['2/student,["attendance",{"n":1}]', '2/student,["attendance",{"n":2}]'],
+        "eio-c": ['2/student,["attendance",{"n":1}]'],
+    }
