@@ -54,6 +54,7 @@ PROTOCOL_HINTS = {
     Refusal.RATE_LIMITED: "the server is busy — send the frame again",
 }
 MISSED_HINT = "no frame arrived before the deadline"
+BUSY_HINT = "the server was too busy to check your frames in time; this check does not count"
 JUST_LEFT_S = 5.0
 FAULT_HINT = "this frame could not be checked on the server; send another"
 HELD_HINT = "checked; it will be recorded as soon as the server's database is back"
@@ -536,7 +537,12 @@ class LessonHub:
         student_id = resolution.student_id
         track = live.classroom.track(student_id)
         if check is None:  # resolved by its deadline
-            outcome = "missed" if resolution.status == "missed" else (track.last_outcome or "")
+            if resolution.status is PromptStatus.MISSED:
+                outcome, hint = "missed", MISSED_HINT
+            elif resolution.status is PromptStatus.CANCELLED:  # every frame met a busy server
+                outcome, hint = Refusal.RATE_LIMITED.value, BUSY_HINT
+            else:
+                outcome, hint = track.last_outcome or "", None
             await self._to_student(
                 live,
                 student_id,
@@ -546,7 +552,7 @@ class LessonHub:
                     outcome,
                     final=True,
                     attempts_left=0,
-                    hint=MISSED_HINT if outcome == "missed" else None,
+                    hint=hint,
                     status=resolution.status.value,
                 ),
             )
@@ -630,7 +636,7 @@ class LessonHub:
         try:
             verdict = await self._vision.judge(image, Challenge(ticket.challenge))
         except (PoolSaturated, PoolClosed):
-            cancelled = live.classroom.cancel_frame(ticket, _now())
+            cancelled = live.classroom.cancel_frame(ticket, _now(), busy=True)
             if cancelled.resolution is not None:
                 await self._resolved(live, cancelled.resolution, None)
             return self._refusal(

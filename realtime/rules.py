@@ -9,6 +9,7 @@ A prompt's life::
     issue() -> pending --begin_frame()/finish_frame()--> passed   (any frame passes)
                        \\                                \\-> failed   (max_frames frames failed)
                         \\--deadline()--> missed (no frame) | failed (frames tried, none passed)
+                        \\              \\-> cancelled (frames came, the server was too busy)
                         \\--end()------> cancelled (lesson ended while it was open)
                         \\--withdraw()-> cancelled (it could not be recorded)
 
@@ -140,6 +141,8 @@ class OpenPrompt:
     max_frames: int
     frames_started: int = 0
     frames_in_flight: int = 0
+    frames_refused: int = 0
+    """Frames that came in time but that the server was too busy to judge."""
     deadline_passed: bool = False
 
     @property
@@ -333,8 +336,15 @@ class Classroom:
         prompt.frames_in_flight += 1
         return FrameTicket(prompt_id, student_id, prompt.challenge, now)
 
-    def cancel_frame(self, ticket: FrameTicket, now: datetime) -> FrameResult:
-        """Give back the attempt of a frame that could not be judged (the pool was full).
+    def cancel_frame(
+        self, ticket: FrameTicket, now: datetime, *, busy: bool = False
+    ) -> FrameResult:
+        """Give back the attempt of a frame that could not be judged.
+
+        ``busy``: the server had no room to judge it (its vision pool was full). A prompt
+        whose every frame met a busy server is cancelled at its deadline, not missed: the
+        student answered, the server could not check. (A frame that made the detector fault
+        is not ``busy``: a frame a student can make fail that way must not excuse a prompt.)
 
         If the deadline passed meanwhile, this was the frame the prompt waited for: the
         result then carries the prompt's resolution.
@@ -344,6 +354,8 @@ class Classroom:
             return FrameResult(ticket.prompt_id, Refusal.RATE_LIMITED, True, 0, None)
         prompt.frames_started -= 1
         prompt.frames_in_flight -= 1
+        if busy:
+            prompt.frames_refused += 1
         if prompt.deadline_passed:
             if prompt.frames_in_flight:
                 return FrameResult(ticket.prompt_id, Refusal.RATE_LIMITED, False, 0, None)
@@ -405,7 +417,9 @@ class Classroom:
 
     @staticmethod
     def _deadline_status(prompt: OpenPrompt) -> PromptStatus:
-        return PromptStatus.FAILED if prompt.frames_started else PromptStatus.MISSED
+        if prompt.frames_started:
+            return PromptStatus.FAILED
+        return PromptStatus.CANCELLED if prompt.frames_refused else PromptStatus.MISSED
 
     def _resolve(
         self, prompt: OpenPrompt, status: PromptStatus, now: datetime, by_deadline: bool

@@ -113,3 +113,25 @@ def test_cluster_two_processes_postgres_and_redis() -> None:
     )
     assert_clean(out)
     assert "cluster: 6 students on 2 process(es)" in out
+
+
+def test_the_connection_memory_breakdown_runs_and_names_the_parts() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "bench.connection_memory"),
+            *("--students", "20", "--hold-seconds", "1", "--rows", "5"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout(180),
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "20 students connected" in out, out
+    per_student = int(out.split("per connected student: ")[1].split(" B")[0])
+    assert per_student > 1000, out  # a connection holds kilobytes, not nothing
+    assert len([line for line in out.splitlines() if line.endswith(".py")]) == 5, out
+    assert not list(ROOT.glob("tracemalloc-*.snap"))  # its snapshots are cleaned up

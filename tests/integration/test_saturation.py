@@ -86,3 +86,50 @@ async def test_a_full_pool_answers_rate_limited_and_keeps_the_attempt(
         "attendance", lambda d: d["student_id"] == fast["id"] and d["state"] == "verified"
     )
     assert row["checks"]["passed"] == 1
+
+
+async def test_a_prompt_whose_frames_all_met_a_full_pool_is_not_counted_against_the_student(
+    api: Api, one_slot_server: str, participants: list[Participant]
+) -> None:
+    room = await make_classroom(api, n_students=2, policy={"deadline_s": 2})
+    unlucky = room.students[1]
+    tutor = Participant(one_slot_server, "/tutor")
+    participants.append(tutor)
+    await tutor.connect(room.tutor["token"], room.lesson_id)
+    socks = []
+    for student in room.students:
+        sock = Participant(one_slot_server, "/student")
+        participants.append(sock)
+        await sock.connect(student["token"], room.lesson_id)
+        socks.append(sock)
+    assert await tutor.call("check_now", {}) == {"issued": 2}
+    prompts = [await sock.wait_for("prompt") for sock in socks]
+    busy = asyncio.create_task(
+        socks[0].call("capture", {"prompt_id": prompts[0]["prompt_id"], "image": slow_frame()})
+    )
+    await slot_taken(api)
+    ack = await socks[1].call(
+        "capture", {"prompt_id": prompts[1]["prompt_id"], "image": face_jpeg()}
+    )
+    assert (ack["outcome"], ack["final"]) == ("rate_limited", False)
+    await busy
+
+    # The student answered; the server could not check in time. At the deadline the prompt
+    # is cancelled: not missed, not counted, and the student is told why.
+    verdict = await socks[1].wait_for("verdict", within=10)
+    assert verdict["prompt_id"] == prompts[1]["prompt_id"]
+    assert (verdict["outcome"], verdict["status"], verdict["final"]) == (
+        "rate_limited",
+        "cancelled",
+        True,
+    )
+    assert "does not count" in verdict["hint"]
+    row = await tutor.wait_for(
+        "attendance",
+        lambda d: d["student_id"] == unlucky["id"] and d["state"] != "checking",
+    )
+    assert row["state"] != "flagged"
+    assert row["checks"] == {"issued": 0, "passed": 0, "failed": 0, "missed": 0}
+    report = await api.call("GET", f"/api/lessons/{room.lesson_id}/attendance", room.tutor["token"])
+    line = next(s for s in report["students"] if s["student_id"] == unlucky["id"])
+    assert line["checks"]["missed"] == 0 and line["checks"]["issued"] == 0

@@ -232,6 +232,7 @@ class ClassroomMachine(RuleBasedStateMachine):
         self.resolutions: dict[str, Resolution] = {}
         self.tickets: list[FrameTicket] = []
         self.admitted: Counter[str] = Counter()  # frames admitted per prompt, net of give-backs
+        self.refused_busy: Counter[str] = Counter()  # frames given back: the server was busy
 
     @initialize(
         max_frames=st.integers(1, 4),
@@ -375,19 +376,22 @@ class ClassroomMachine(RuleBasedStateMachine):
             assert not result.final and result.attempts_left >= 0
 
     @precondition(lambda self: self.tickets)
-    @rule(pick=PICK)
-    def cancel_frame(self, pick: int) -> None:
+    @rule(pick=PICK, busy=st.booleans())
+    def cancel_frame(self, pick: int, busy: bool) -> None:
+        """A frame given back unjudged: the server was too busy (``busy``), or it faulted."""
         ticket = self.tickets.pop(pick % len(self.tickets))
         was_resolved = ticket.prompt_id in self.resolutions
-        result = self.room.cancel_frame(ticket, self.now)
+        result = self.room.cancel_frame(ticket, self.now, busy=busy)
         assert result.outcome is Refusal.RATE_LIMITED
         if was_resolved:
             assert result.resolution is None and result.final
             return
         self.admitted[ticket.prompt_id] -= 1
+        if busy:
+            self.refused_busy[ticket.prompt_id] += 1
         self._record(result.resolution)
         if result.resolution is not None:
-            assert result.resolution.status in (PromptStatus.MISSED, PromptStatus.FAILED)
+            assert result.resolution.status is self._deadline_status(ticket.prompt_id)
 
     @precondition(lambda self: self.issued)
     @rule(pick=PICK)
@@ -406,9 +410,15 @@ class ClassroomMachine(RuleBasedStateMachine):
             assert self.room.open_prompt(prompt.prompt_id) is prompt
             return
         assert resolution is not None
-        expected = PromptStatus.FAILED if prompt.frames_started else PromptStatus.MISSED
-        assert resolution.status is expected
+        assert resolution.status is self._deadline_status(prompt.prompt_id)
         self._record(resolution)
+
+    def _deadline_status(self, prompt_id: str) -> PromptStatus:
+        """What a deadline makes of a prompt: failed once a frame was judged; cancelled when
+        frames came but the server was too busy for every one; missed when none came."""
+        if self.admitted[prompt_id]:
+            return PromptStatus.FAILED
+        return PromptStatus.CANCELLED if self.refused_busy[prompt_id] else PromptStatus.MISSED
 
     @precondition(lambda self: self.issued)
     @rule(pick=PICK)

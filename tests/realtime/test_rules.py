@@ -876,7 +876,7 @@ def test_cancelling_the_last_frame_in_flight_after_the_deadline_does_not_reopen_
     ticket = begin(room, prompt, at(14))
     assert room.deadline(prompt.prompt_id, prompt.deadline) is None
 
-    room.cancel_frame(ticket, prompt.deadline)  # e.g. the vision pool was saturated
+    room.cancel_frame(ticket, prompt.deadline)  # e.g. the detector faulted on it
     inside_grace = prompt.deadline + DEADLINE_GRACE / 2
     assert room.begin_frame("alice", prompt.prompt_id, inside_grace) is Refusal.EXPIRED
 
@@ -1368,3 +1368,53 @@ def test_a_withdrawn_prompt_counts_neither_way_and_frees_the_student() -> None:
     assert room.begin_frame("alice", prompt.prompt_id, at(2)) is Refusal.EXPIRED
     assert room.withdraw(prompt.prompt_id, at(3)) is None
     assert room.can_issue("alice")
+
+
+# -- frames the server was too busy to judge ------------------------------------------------
+
+
+def test_a_prompt_whose_every_frame_met_a_busy_server_is_cancelled_not_missed() -> None:
+    room = make_room()
+    judge(room, issue(room), passed=True, now=at(1))  # alice was verified before
+    prompt = issue(room, now=at(100))
+    for n in range(2):
+        refused = room.cancel_frame(begin(room, prompt, at(101 + n)), at(101 + n), busy=True)
+        assert not refused.final and refused.attempts_left == prompt.max_frames
+    resolution = room.deadline(prompt.prompt_id, prompt.deadline)
+    assert resolution == Resolution(
+        prompt.prompt_id, "alice", PromptStatus.CANCELLED, prompt.deadline
+    )
+    track = room.track("alice")
+    assert (track.counts.issued, track.counts.missed, track.counts.passed) == (1, 0, 1)
+    assert track.state is StudentState.VERIFIED  # nothing held against her
+    assert track.counts.ratio == 1.0
+    assert_counts_consistent(room)
+
+
+def test_a_busy_server_excuses_nothing_once_a_frame_was_judged() -> None:
+    room = make_room()
+    prompt = issue(room)
+    room.cancel_frame(begin(room, prompt, at(1)), at(1), busy=True)
+    judge(room, prompt, passed=False, now=at(2))
+    resolution = room.deadline(prompt.prompt_id, prompt.deadline)
+    assert resolution is not None and resolution.status is PromptStatus.FAILED
+
+
+def test_a_frame_the_detector_faulted_on_excuses_no_prompt() -> None:
+    # A student must not be able to turn a miss into "not counted" with a frame that faults.
+    room = make_room()
+    prompt = issue(room)
+    room.cancel_frame(begin(room, prompt, at(1)), at(1))
+    resolution = room.deadline(prompt.prompt_id, prompt.deadline)
+    assert resolution is not None and resolution.status is PromptStatus.MISSED
+
+
+def test_a_busy_refusal_after_the_deadline_resolves_the_prompt_as_cancelled() -> None:
+    room = make_room()
+    prompt = issue(room)
+    ticket = begin(room, prompt, at(14))
+    assert room.deadline(prompt.prompt_id, prompt.deadline) is None  # a frame is waiting
+    result = room.cancel_frame(ticket, prompt.deadline, busy=True)
+    assert result.final and result.resolution is not None
+    assert result.resolution.status is PromptStatus.CANCELLED
+    assert_counts_consistent(room)
