@@ -12,6 +12,10 @@ code, so that they can be measured before anyone writes them:
   ``socketio.packet.Packet.json``, which ``AsyncServer(json=...)`` would set; this sets it to
   orjson.
 
+Memory: ``TL_BENCH_TRACEMALLOC=FRAMES`` traces allocations (that many frames deep); each SIGUSR1
+then writes a snapshot to ``tracemalloc-<pid>-<n>.snap`` in the working directory, to compare
+with ``tracemalloc.Snapshot.load`` (what a connection holds: the difference between two).
+
 Upper bounds, *not* valid ways to run the server (they drop work it must do), to tell what a
 change could buy at most:
 
@@ -67,7 +71,23 @@ def _skip(what: str) -> None:
         raise ValueError(f"TL_BENCH_SKIP: unknown {what!r}")
 
 
+def _trace_memory(frames: int) -> None:
+    import signal
+    import tracemalloc
+    from itertools import count
+
+    tracemalloc.start(frames)
+    taken = count()
+
+    def dump(_signum: int, _frame: Any) -> None:
+        tracemalloc.take_snapshot().dump(f"tracemalloc-{os.getpid()}-{next(taken)}.snap")
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
 def app() -> socketio.ASGIApp:
+    if frames := int(os.environ.get("TL_BENCH_TRACEMALLOC", "0")):
+        _trace_memory(frames)
     level = os.environ.get("TL_BENCH_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if os.environ.get("TL_BENCH_ORJSON") == "1":

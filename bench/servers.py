@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from server.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -36,9 +38,10 @@ def free_port() -> int:
 class Variant:
     """How a server process is started: the code is always the same, the flags differ.
 
-    ``uvicorn_args=None`` is ``trust-lesson serve`` as shipped (uvicorn's defaults: uvloop,
-    httptools, the websockets library with per-message deflate; INFO logs). A tuple runs
-    ``python -m uvicorn --factory bench.asgi:app`` with those extra flags instead.
+    ``uvicorn_args=None`` is ``trust-lesson serve`` as shipped (uvloop, httptools, uvicorn's
+    websockets-sansio protocol made leaner, no per-message deflate, no WebSocket-level pings;
+    INFO logs: `server.serving.uvicorn_config`). A tuple runs ``python -m uvicorn --factory
+    bench.asgi:app`` with uvicorn's defaults and those extra flags instead.
     """
 
     name: str = "shipped"
@@ -86,6 +89,8 @@ class ServerProcess:
             argv = ["-m", "server.cli", "serve", "--port", str(self.port)]
         else:
             argv = ["-m", "uvicorn", "--factory", "bench.asgi:app", "--port", str(self.port)]
+            # The server's own message limit, as `trust-lesson serve` sets it.
+            argv += ["--ws-max-size", str(Settings().max_socket_message_bytes)]
             argv += ["--log-level", "warning", "--no-access-log", *variant.uvicorn_args]
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(

@@ -135,11 +135,16 @@ class HubEvents(Protocol):
 
     def prompt_issued(self) -> None: ...
 
+    def prompt_postponed(self) -> None: ...
+
     def frame_judged(self, outcome: str, seconds: float) -> None: ...
 
 
 class _Quiet:
     def prompt_issued(self) -> None:
+        pass
+
+    def prompt_postponed(self) -> None:
         pass
 
     def frame_judged(self, outcome: str, seconds: float) -> None:
@@ -429,7 +434,18 @@ class LessonHub:
 
     def _on_prompt_timer(self, live: LiveLesson, student_id: str) -> None:
         live.next_prompt.pop(student_id, None)
+        if self._vision_nearly_full():
+            # Its answer would only meet `rate_limited` (and the student be asked again and
+            # again): put the prompt off a few random seconds. Under overload each student is
+            # prompted less often, instead of every prompt failing to be checked.
+            self.events.prompt_postponed()
+            self._schedule(live, student_id, live.classroom.busy_delay())
+            return
         self.spawn(self.issue_prompt(live, student_id), f"prompt-{student_id}")
+
+    def _vision_nearly_full(self) -> bool:
+        assert self._vision is not None
+        return self._vision.pending >= max(1, self._vision.max_pending * 3 // 4)
 
     def _arm_deadline(self, live: LiveLesson, prompt_id: str, deadline: datetime) -> None:
         delay = (deadline + DEADLINE_GRACE - _now()).total_seconds()

@@ -33,6 +33,8 @@ from realtime.errors import RulesError
 DEADLINE_GRACE = timedelta(seconds=1)
 # How many resolved prompt ids a student's track remembers, to tell "too late" from "unknown".
 RECENT_PROMPTS = 8
+# A prompt due while the vision pool is nearly full waits this long (uniformly random) instead.
+BUSY_DELAY_S = (2.0, 8.0)
 
 
 class StudentState(enum.StrEnum):
@@ -270,6 +272,10 @@ class Classroom:
     def next_delay(self) -> float:
         p = self.policy
         return self._rng.uniform(p.interval_min_s, p.interval_max_s)
+
+    def busy_delay(self) -> float:
+        """How long to put off a prompt while the server is too busy to judge its answer."""
+        return self._rng.uniform(*BUSY_DELAY_S)
 
     # -- prompts ----------------------------------------------------------------------------
 

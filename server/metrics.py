@@ -39,6 +39,11 @@ class Metrics:
         self.prompts = Counter(
             "trust_lesson_prompts_issued", "Capture prompts issued.", registry=self.registry
         )
+        self.postponed = Counter(
+            "trust_lesson_prompts_postponed",
+            "Prompts put off a few seconds because the vision pool was nearly full.",
+            registry=self.registry,
+        )
         self.checks = Counter(
             "trust_lesson_checks",
             "Frames judged, by outcome.",
@@ -98,6 +103,9 @@ class Metrics:
     # The hub's events (realtime.hub.HubEvents).
     def prompt_issued(self) -> None:
         self.prompts.inc()
+
+    def prompt_postponed(self) -> None:
+        self.postponed.inc()
 
     def frame_judged(self, outcome: str, seconds: float) -> None:
         self.checks.labels(outcome=outcome).inc()

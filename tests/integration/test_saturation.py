@@ -133,3 +133,38 @@ async def test_a_prompt_whose_frames_all_met_a_full_pool_is_not_counted_against_
     report = await api.call("GET", f"/api/lessons/{room.lesson_id}/attendance", room.tutor["token"])
     line = next(s for s in report["students"] if s["student_id"] == unlucky["id"])
     assert line["checks"]["missed"] == 0 and line["checks"]["issued"] == 0
+
+
+async def test_a_prompt_due_while_the_pool_is_full_is_put_off_not_sent_to_be_refused(
+    api: Api, one_slot_server: str, participants: list[Participant]
+) -> None:
+    policy = {"first_prompt_min_s": 0.2, "first_prompt_max_s": 0.3}
+    room = await make_classroom(api, n_students=2, policy=policy)
+    first, second = (Participant(one_slot_server, "/student") for _ in range(2))
+    participants += [first, second]
+    await first.connect(room.students[0]["token"], room.lesson_id)
+    prompt = await first.wait_for("prompt")
+    busy = asyncio.create_task(
+        first.call("capture", {"prompt_id": prompt["prompt_id"], "image": slow_frame()})
+    )
+    await slot_taken(api)
+    postponed_before = await postponed(api)
+
+    joined = asyncio.get_running_loop().time()
+    await second.connect(room.students[1]["token"], room.lesson_id)
+    # Due 0.2-0.3 s after joining, while the only slot is taken: put off a few seconds.
+    late = await second.wait_for("prompt", within=20)
+    waited = asyncio.get_running_loop().time() - joined
+    assert waited > 1.5, waited
+    assert await postponed(api) >= postponed_before + 1
+    await busy
+    ack = await second.call("capture", {"prompt_id": late["prompt_id"], "image": face_jpeg()})
+    assert ack["outcome"] == "present"  # the pool had room by then
+
+
+async def postponed(api: Api) -> float:
+    text = (await api.http.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("trust_lesson_prompts_postponed_total "):
+            return float(line.split()[1])
+    raise AssertionError("no postponed-prompts metric")
