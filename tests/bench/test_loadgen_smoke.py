@@ -19,9 +19,10 @@ from tests.conftest import timeout
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def loadgen(*args: str) -> str:
+def bench_module(module: str, *args: str) -> str:
+    """``python -m module args`` from the repository; its output, once it has exited 0."""
     result = subprocess.run(
-        [sys.executable, "-m", "bench.loadgen", *args, "--client-procs", "1"],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -30,6 +31,10 @@ def loadgen(*args: str) -> str:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
+
+
+def loadgen(*args: str) -> str:
+    return bench_module("bench.loadgen", *args, "--client-procs", "1")
 
 
 def table_rows(output: str) -> list[str]:
@@ -116,20 +121,9 @@ def test_cluster_two_processes_postgres_and_redis() -> None:
 
 
 def test_the_connection_memory_breakdown_runs_and_names_the_parts() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            *("-m", "bench.connection_memory"),
-            *("--students", "20", "--hold-seconds", "1", "--rows", "5"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout(180),
-        check=False,
+    out = bench_module(
+        "bench.connection_memory", "--students", "20", "--hold-seconds", "1", "--rows", "5"
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    out = result.stdout
     assert "20 students connected" in out, out
     per_student = int(out.split("per connected student: ")[1].split(" B")[0])
     assert per_student > 1000, out  # a connection holds kilobytes, not nothing

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.integration.client import Api, Participant, make_classroom
+from tests.integration.client import Api, Classroom, Participant, make_classroom
 from tests.integration.server import running_server
 from tests.vision.images import face_jpeg
 
@@ -40,6 +41,34 @@ def slow_frame() -> bytes:
     return buffer.getvalue()
 
 
+async def everyone_prompted(
+    server: str, room: Classroom, participants: list[Participant]
+) -> tuple[Participant, list[Participant], list[dict[str, Any]]]:
+    """The tutor and every student connected, and one prompt each from "check everyone"."""
+    tutor = Participant(server, "/tutor")
+    participants.append(tutor)
+    await tutor.connect(room.tutor["token"], room.lesson_id)
+    socks = []
+    for student in room.students:
+        sock = Participant(server, "/student")
+        participants.append(sock)
+        await sock.connect(student["token"], room.lesson_id)
+        socks.append(sock)
+    assert await tutor.call("check_now", {}) == {"issued": len(socks)}
+    return tutor, socks, [await sock.wait_for("prompt") for sock in socks]
+
+
+async def busy_with_a_slow_frame(
+    api: Api, sock: Participant, prompt: dict[str, Any]
+) -> asyncio.Task[Any]:
+    """``sock`` answers ``prompt`` with a frame that holds the pool's only slot for a while."""
+    busy = asyncio.create_task(
+        sock.call("capture", {"prompt_id": prompt["prompt_id"], "image": slow_frame()})
+    )
+    await slot_taken(api)
+    return busy
+
+
 async def slot_taken(api: Api) -> None:
     for _ in range(200):
         health = await api.call("GET", "/api/health", None)
@@ -53,22 +82,9 @@ async def test_a_full_pool_answers_rate_limited_and_keeps_the_attempt(
     api: Api, one_slot_server: str, participants: list[Participant]
 ) -> None:
     room = await make_classroom(api, n_students=2)
-    fast, socks = room.students[1], []
-    tutor = Participant(one_slot_server, "/tutor")
-    participants.append(tutor)
-    await tutor.connect(room.tutor["token"], room.lesson_id)
-    for student in room.students:
-        sock = Participant(one_slot_server, "/student")
-        participants.append(sock)
-        await sock.connect(student["token"], room.lesson_id)
-        socks.append(sock)
-    assert await tutor.call("check_now", {}) == {"issued": 2}
-    prompts = [await sock.wait_for("prompt") for sock in socks]
-
-    busy = asyncio.create_task(
-        socks[0].call("capture", {"prompt_id": prompts[0]["prompt_id"], "image": slow_frame()})
-    )
-    await slot_taken(api)  # the slow frame now holds the only slot
+    fast = room.students[1]
+    tutor, socks, prompts = await everyone_prompted(one_slot_server, room, participants)
+    busy = await busy_with_a_slow_frame(api, socks[0], prompts[0])
     ack = await socks[1].call(
         "capture", {"prompt_id": prompts[1]["prompt_id"], "image": face_jpeg()}
     )
@@ -93,21 +109,8 @@ async def test_a_prompt_whose_frames_all_met_a_full_pool_is_not_counted_against_
 ) -> None:
     room = await make_classroom(api, n_students=2, policy={"deadline_s": 2})
     unlucky = room.students[1]
-    tutor = Participant(one_slot_server, "/tutor")
-    participants.append(tutor)
-    await tutor.connect(room.tutor["token"], room.lesson_id)
-    socks = []
-    for student in room.students:
-        sock = Participant(one_slot_server, "/student")
-        participants.append(sock)
-        await sock.connect(student["token"], room.lesson_id)
-        socks.append(sock)
-    assert await tutor.call("check_now", {}) == {"issued": 2}
-    prompts = [await sock.wait_for("prompt") for sock in socks]
-    busy = asyncio.create_task(
-        socks[0].call("capture", {"prompt_id": prompts[0]["prompt_id"], "image": slow_frame()})
-    )
-    await slot_taken(api)
+    tutor, socks, prompts = await everyone_prompted(one_slot_server, room, participants)
+    busy = await busy_with_a_slow_frame(api, socks[0], prompts[0])
     ack = await socks[1].call(
         "capture", {"prompt_id": prompts[1]["prompt_id"], "image": face_jpeg()}
     )
@@ -143,11 +146,7 @@ async def test_a_prompt_due_while_the_pool_is_full_is_put_off_not_sent_to_be_ref
     first, second = (Participant(one_slot_server, "/student") for _ in range(2))
     participants += [first, second]
     await first.connect(room.students[0]["token"], room.lesson_id)
-    prompt = await first.wait_for("prompt")
-    busy = asyncio.create_task(
-        first.call("capture", {"prompt_id": prompt["prompt_id"], "image": slow_frame()})
-    )
-    await slot_taken(api)
+    busy = await busy_with_a_slow_frame(api, first, await first.wait_for("prompt"))
     postponed_before = await postponed(api)
 
     joined = asyncio.get_running_loop().time()
