@@ -64,9 +64,9 @@ def _skip(what: str) -> None:
         for name in ("add_prompt", "add_check", "resolve_prompt"):
             setattr(repositories, name, _nothing)
     elif what == "tutor_updates":
-        from realtime.hub import LessonHub
+        from realtime.emitter import SocketEmitter
 
-        LessonHub._broadcast_state = _nothing  # type: ignore[method-assign]
+        SocketEmitter.attendance = _nothing  # type: ignore[method-assign]
     else:
         raise ValueError(f"TL_BENCH_SKIP: unknown {what!r}")
 

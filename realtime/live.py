@@ -1,21 +1,31 @@
 """A live lesson as this process holds it: the rules' classroom plus its timers.
 
-Loaded from the database on the first connection to the lesson, so a process that restarts,
-or a second process, starts from the recorded counts and open prompts.
+Loaded from the database on the first connection to the lesson (once, however many join at
+that moment), so a process that restarts, or a second process, starts from the recorded counts
+and open prompts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtime.rules import Classroom, Counts, Policy, PromptStatus, Track
+from domain.attendance import Counts
+from domain.policy import Policy
+from domain.statuses import PromptStatus
+from realtime.clock import Timer
+from realtime.rules import Classroom, Track
 from storage import repositories as repo
+from storage.db import Sessions
 from storage.models import Lesson
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -23,9 +33,9 @@ class LiveLesson:
     lesson_id: uuid.UUID
     classroom: Classroom
     # student id -> the timer that issues their next prompt
-    next_prompt: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    next_prompt: dict[str, Timer] = field(default_factory=dict)
     # prompt id -> the timer that resolves it at its deadline
-    deadlines: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    deadlines: dict[str, Timer] = field(default_factory=dict)
     # students a "check everyone" will prompt in one of its next waves
     check_queued: set[str] = field(default_factory=set)
 
@@ -50,6 +60,56 @@ async def load_live_lesson(s: AsyncSession, lesson: Lesson, policy: Policy) -> L
         classroom.enrol(Track(student_id=str(student.id), name=student.name))
         histories.get(student.id, History()).apply(classroom.track(str(student.id)))
     return LiveLesson(lesson_id=lesson.id, classroom=classroom)
+
+
+class LiveLessons:
+    """The live lessons this process holds, each loaded once even under concurrent joins."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+        self._lessons: dict[uuid.UUID, LiveLesson] = {}
+        self._loading: dict[uuid.UUID, asyncio.Future[LiveLesson]] = {}
+
+    def get(self, lesson_id: uuid.UUID) -> LiveLesson | None:
+        return self._lessons.get(lesson_id)
+
+    def pop(self, lesson_id: uuid.UUID) -> LiveLesson | None:
+        return self._lessons.pop(lesson_id, None)
+
+    def __iter__(self) -> Iterator[LiveLesson]:
+        return iter(list(self._lessons.values()))
+
+    def clear(self) -> None:
+        self._lessons.clear()
+
+    async def load(self, lesson_id: uuid.UUID) -> LiveLesson:
+        """This process's state of a live lesson, loading it on first use."""
+        if (live := self._lessons.get(lesson_id)) is not None:
+            return live
+        if (pending := self._loading.get(lesson_id)) is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[LiveLesson] = asyncio.get_running_loop().create_future()
+        self._loading[lesson_id] = future
+        try:
+            live = await self._read(lesson_id)
+            self._lessons[lesson_id] = live
+            future.set_result(live)
+            return live
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so a failure with no waiter is not reported
+            raise
+        finally:
+            del self._loading[lesson_id]
+
+    async def _read(self, lesson_id: uuid.UUID) -> LiveLesson:
+        async with self._sessions() as s:
+            found = await repo.get_lesson_with_course(s, lesson_id=lesson_id)
+            assert found is not None
+            lesson, course = found
+            live = await load_live_lesson(s, lesson, Policy.from_stored(course.policy))
+        logger.info("lesson %s loaded: %d students", lesson_id, len(live.classroom.tracks))
+        return live
 
 
 @dataclass(slots=True)

@@ -7,8 +7,10 @@ from typing import Any
 
 import socketio
 
+from realtime.connections import Connection
+from realtime.emitter import STUDENT_NS, TUTOR_NS
 from realtime.errors import Refused
-from realtime.hub import STUDENT_NS, TUTOR_NS, Connection, LessonHub
+from realtime.hub import LessonHub
 from realtime.live import LiveLesson
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,6 @@
-"""The classroom rules: prompts, per-student state and the attendance decision.
+"""The classroom rules: prompts and each student's live state in a lesson.
+
+The statuses, the policy and the whole-lesson attendance decision are in ``domain``.
 
 Plain code with no I/O. Time comes in as arguments and randomness from an injected
 ``random.Random``, so every rule is testable without a server. The Socket.IO handlers decode
@@ -22,11 +24,12 @@ from __future__ import annotations
 import enum
 import random
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
+from domain.attendance import Counts
+from domain.policy import Policy
+from domain.statuses import PromptStatus, StudentState
 from realtime.errors import RulesError
 
 # Frames sent in the last moments of the countdown still travel over the network.
@@ -35,29 +38,6 @@ DEADLINE_GRACE = timedelta(seconds=1)
 RECENT_PROMPTS = 8
 # A prompt due while the vision pool is nearly full waits this long (uniformly random) instead.
 BUSY_DELAY_S = (2.0, 8.0)
-
-
-class StudentState(enum.StrEnum):
-    OFFLINE = "offline"
-    WAITING = "waiting"
-    CHECKING = "checking"
-    VERIFIED = "verified"
-    FLAGGED = "flagged"
-
-
-class PromptStatus(enum.StrEnum):
-    PENDING = "pending"
-    PASSED = "passed"
-    FAILED = "failed"
-    MISSED = "missed"
-    # Still open when the lesson ended: counts neither for nor against the student.
-    CANCELLED = "cancelled"
-
-
-class Attendance(enum.StrEnum):
-    PRESENT = "present"
-    PARTIAL = "partial"
-    ABSENT = "absent"
 
 
 class Refusal(enum.StrEnum):
@@ -69,68 +49,6 @@ class Refusal(enum.StrEnum):
 
 
 CHALLENGES = ("turn_left", "turn_right")
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """A course's attendance policy (DESIGN "Attendance policy"), already validated."""
-
-    interval_min_s: float = 60.0
-    interval_max_s: float = 180.0
-    first_prompt_min_s: float = 5.0
-    first_prompt_max_s: float = 20.0
-    deadline_s: float = 15.0
-    max_frames: int = 3
-    challenge_probability: float = 0.2
-    present_ratio: float = 0.8
-    present_connected_ratio: float = 0.85
-    partial_ratio: float = 0.5
-    evidence: str = "none"
-    retention_days: int = 30
-
-    @classmethod
-    def from_stored(cls, stored: Mapping[str, Any]) -> Policy:
-        """A policy from a course's stored (already validated) values; unknown keys ignored."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in stored.items() if k in known})
-
-
-@dataclass(slots=True)
-class Counts:
-    """Prompts per outcome. ``issued`` includes an open prompt, never a cancelled one."""
-
-    issued: int = 0
-    passed: int = 0
-    failed: int = 0
-    missed: int = 0
-
-    @property
-    def resolved(self) -> int:
-        return self.passed + self.failed + self.missed
-
-    @property
-    def ratio(self) -> float | None:
-        """Passed over resolved prompts; None until a prompt has resolved."""
-        return self.passed / self.resolved if self.resolved else None
-
-    def add(self, status: PromptStatus) -> None:
-        if status is PromptStatus.PASSED:
-            self.passed += 1
-        elif status is PromptStatus.FAILED:
-            self.failed += 1
-        elif status is PromptStatus.MISSED:
-            self.missed += 1
-        elif status is PromptStatus.CANCELLED:
-            self.issued -= 1
-
-    @classmethod
-    def from_statuses(cls, statuses: Iterable[PromptStatus]) -> Counts:
-        counts = cls()
-        for status in statuses:
-            if status is not PromptStatus.CANCELLED:
-                counts.issued += 1
-                counts.add(status)
-        return counts
 
 
 @dataclass(slots=True)
@@ -441,63 +359,3 @@ class Classroom:
                 track.last_outcome = "missed"
                 track.last_check_at = now
         return Resolution(prompt.prompt_id, prompt.student_id, status, now)
-
-
-# -- the attendance decision ------------------------------------------------------------------
-
-
-def connected_seconds(
-    intervals: Iterable[tuple[datetime, datetime | None]],
-    live_from: datetime,
-    live_to: datetime,
-) -> float:
-    """Seconds connected within the live window; overlapping connections count once.
-
-    An interval still open (``None`` end) counts up to ``live_to``.
-    """
-    clipped = sorted(
-        (max(start, live_from), min(end or live_to, live_to)) for start, end in intervals
-    )
-    total = 0.0
-    current_start: datetime | None = None
-    current_end: datetime | None = None
-    for start, end in clipped:
-        if end <= start:
-            continue
-        if current_end is None or start > current_end:
-            if current_start is not None and current_end is not None:
-                total += (current_end - current_start).total_seconds()
-            current_start, current_end = start, end
-        else:
-            current_end = max(current_end, end)
-    if current_start is not None and current_end is not None:
-        total += (current_end - current_start).total_seconds()
-    return total
-
-
-def decide_attendance(
-    counts: Counts, connected_s: float, live_s: float, policy: Policy
-) -> Attendance:
-    """A whole lesson's verdict for one student, by the course's stated policy.
-
-    present: passed/resolved >= present_ratio and connected >= present_connected_ratio of
-    the live time; partial: passed/resolved >= partial_ratio; absent otherwise. A student
-    who answered no prompt is absent, never present.
-    """
-    ratio = counts.ratio
-    if ratio is None or counts.passed == 0:
-        return Attendance.ABSENT
-    connected_ratio = connected_s / live_s if live_s > 0 else 0.0
-    if _at_least(ratio, policy.present_ratio) and _at_least(
-        connected_ratio, policy.present_connected_ratio
-    ):
-        return Attendance.PRESENT
-    if _at_least(ratio, policy.partial_ratio):
-        return Attendance.PARTIAL
-    return Attendance.ABSENT
-
-
-def _at_least(value: float, threshold: float) -> bool:
-    # Exactly at the threshold counts, also when division left a last-digit rounding error
-    # (3060.68 s of 3600.8 s is 85 %, but divides to 0.8499999999999999).
-    return value >= threshold - 1e-9

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
-from realtime.server import create_socket_server
+from realtime.socket_server import create_socket_server
 from server import bootstrap
 from server.metrics import Metrics, TimingMiddleware
 from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected

@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtime.rules import Attendance, Counts, Policy, connected_seconds, decide_attendance
+from domain.attendance import Counts, connected_seconds, decide_attendance
+from domain.policy import Policy
+from domain.statuses import Attendance
 from server.schemas import lesson_out
 from storage import repositories as repo
 from storage.models import Course, Lesson

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from realtime.rules import Policy
+from domain.policy import Policy
 from storage.models import Course, Lesson, Role, User
 
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from realtime.rules import PromptStatus
+from domain.statuses import PromptStatus
 from storage.types import UTCDateTime, utcnow
 
 NAMING_CONVENTION = {

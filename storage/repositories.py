@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtime.rules import PromptStatus
+from domain.statuses import PromptStatus
 from storage.models import (
     AuditEntry,
     Base,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from realtime.hub import FAULT_HINT
+from realtime.frames import FAULT_HINT
 from tests.adversarial.helpers import class_lesson, prompted, roster_row, state_of
 from tests.integration.client import Api, Participant
 from tests.integration.server import app_for, running_server
@@ -41,7 +41,7 @@ async def test_a_crashing_detector_costs_the_student_no_attempt_and_the_pool_no_
             api, small_pool, participants, 2, policy={"max_frames": 2}
         )
         ada, ben = room.students
-        pool = app_for(small_pool).other_asgi_app.state.hub._vision
+        pool = app_for(small_pool).other_asgi_app.state.hub.vision
         detectors = list(pool._detectors)  # one per worker thread, made at warm-up
         assert len(detectors) == WORKERS
         crashed: list[int] = []

@@ -167,8 +167,9 @@ async def test_sigterm_answers_frames_in_flight_then_exits(
 
 
 async def test_a_draining_hub_refuses_new_connections_with_a_reason() -> None:
+    from realtime.emitter import STUDENT_NS
     from realtime.errors import Refused
-    from realtime.hub import STUDENT_NS, LessonHub
+    from realtime.hub import LessonHub
 
     hub = LessonHub(socketio.AsyncServer(async_mode="asgi"))
     hub.begin_drain()

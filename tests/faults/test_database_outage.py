@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime.hub import HELD_HINT
+from realtime.frames import HELD_HINT
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.cluster.services import fresh_postgres

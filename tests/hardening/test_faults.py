@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from realtime.hub import FAULT_HINT
+from realtime.frames import FAULT_HINT
 from tests.integration.client import Api, Participant
 from tests.integration.server import app_for, running_server
 from tests.integration.test_lesson_loop import one_student_lesson, prompted, state_of
@@ -30,7 +30,7 @@ async def test_a_vision_fault_is_answered_logged_and_not_held_against_the_studen
     api = Api(own_server)
     try:
         _room, me, tutor, student = await one_student_lesson(api, own_server, participants)
-        pool = app_for(own_server).other_asgi_app.state.hub._vision
+        pool = app_for(own_server).other_asgi_app.state.hub.vision
         workers = pool.stats()["workers"]
         real = pool._judge_fn
         calls = {"n": 0}
@@ -68,7 +68,7 @@ async def test_a_student_leaving_mid_check_still_gets_the_verdict_recorded(
     api = Api(own_server)
     try:
         room, me, tutor, student = await one_student_lesson(api, own_server, participants)
-        pool = app_for(own_server).other_asgi_app.state.hub._vision
+        pool = app_for(own_server).other_asgi_app.state.hub.vision
         real = pool._judge_fn
 
         def slow(*args: Any) -> Any:

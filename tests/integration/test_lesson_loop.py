@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from realtime.checks import WaveTuning
 from tests.conftest import timeout
 from tests.integration.client import Api, Classroom, Participant, forged_tokens, make_classroom
+from tests.integration.server import app_for
 from tests.vision.images import blank_jpeg, face_jpeg, two_faces_jpeg
 
 
@@ -251,11 +253,17 @@ async def test_check_now_for_all_prompts_every_connected_student_once(
 
 
 async def test_check_now_for_a_large_class_prompts_in_waves_each_student_once(
-    api: Api, server_url: str, participants: list[Participant], monkeypatch: pytest.MonkeyPatch
+    api: Api, server_url: str, participants: list[Participant]
 ) -> None:
-    import realtime.hub
+    checks = app_for(server_url).other_asgi_app.state.hub.parts.checks
+    before = checks.tune(WaveTuning(wave=2))
+    try:
+        await _check_now_in_pairs(api, server_url, participants)
+    finally:
+        checks.tune(before)
 
-    monkeypatch.setattr(realtime.hub, "CHECK_WAVE", 2)
+
+async def _check_now_in_pairs(api: Api, server_url: str, participants: list[Participant]) -> None:
     _room, tutor, socks = await class_lesson(api, server_url, participants, 5)
     loop = asyncio.get_running_loop()
     sent = loop.time()
@@ -272,7 +280,7 @@ async def test_check_now_for_a_large_class_prompts_in_waves_each_student_once(
     # Two at a time: nobody answers here, so each pair holds the window for
     # CHECK_ANSWER_WAIT_S before the next pair is prompted.
     waits = sorted(arrived.values())
-    assert waits[-1] - waits[0] >= 2 * realtime.hub.CHECK_ANSWER_WAIT_S * 0.9, waits
+    assert waits[-1] - waits[0] >= 2 * WaveTuning().answer_wait_s * 0.9, waits
     await asyncio.sleep(timeout(0.3))
     assert [len(sock.received("prompt")) for sock in socks] == [1] * 5
 

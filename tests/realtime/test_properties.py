@@ -30,24 +30,20 @@ from hypothesis.stateful import (
     rule,
 )
 
+from domain.attendance import Counts, connected_seconds, decide_attendance
+from domain.policy import Policy
+from domain.statuses import Attendance, PromptStatus, StudentState
 from realtime import payloads
 from realtime.errors import PayloadError
 from realtime.rules import (
     DEADLINE_GRACE,
-    Attendance,
     Classroom,
-    Counts,
     FrameTicket,
     OpenPrompt,
-    Policy,
-    PromptStatus,
     Refusal,
     Resolution,
     RulesError,
-    StudentState,
     Track,
-    connected_seconds,
-    decide_attendance,
 )
 
 QUICK = settings(

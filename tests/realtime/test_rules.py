@@ -13,25 +13,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.attendance import Counts, connected_seconds, decide_attendance
+from domain.policy import Policy
+from domain.statuses import Attendance, PromptStatus, StudentState
 from realtime.rules import (
     CHALLENGES,
     DEADLINE_GRACE,
     RECENT_PROMPTS,
-    Attendance,
     Classroom,
-    Counts,
     FrameResult,
     FrameTicket,
     OpenPrompt,
-    Policy,
-    PromptStatus,
     Refusal,
     Resolution,
     RulesError,
-    StudentState,
     Track,
-    connected_seconds,
-    decide_attendance,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
