@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,7 @@ from realtime.prompting import Prompter
 from realtime.rules import FrameTicket, Refusal
 from realtime.tasks import TaskSet
 from storage import repositories as repo
-from vision import Challenge, PoolClosed, PoolSaturated, VisionPool
+from vision import Challenge, ImageLimits, PoolClosed, PoolSaturated, Verdict
 from vision.thumbnail import make_thumbnail
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,16 @@ PROTOCOL_HINTS = {
 }
 FAULT_HINT = "this frame could not be checked on the server; send another"
 HELD_HINT = "checked; it will be recorded as soon as the server's database is back"
+
+
+class FrameJudge(Protocol):
+    """What frames need of vision (``vision.VisionPool``)."""
+
+    @property
+    def limits(self) -> ImageLimits: ...
+
+    async def judge(self, data: bytes, challenge: Challenge) -> Verdict:
+        """The verdict, or raise PoolSaturated / PoolClosed when it cannot be judged now."""
 
 
 def refusal_reply(
@@ -63,7 +73,7 @@ class Frames:
         prompter: Prompter,
         emitter: Emitter,
         outbox: Outbox,
-        vision: VisionPool,
+        vision: FrameJudge,
         events: HubEvents,
         tasks: TaskSet,
     ) -> None:
