@@ -3,7 +3,8 @@
 RealtimeError
  ├── Refused        a connection is refused; ``code`` is what the client is told
  ├── PayloadError   a client payload does not have the documented shape
- └── RulesError     the rules were asked for something that cannot happen (a bug)
+ ├── RulesError     the rules were asked for something that cannot happen (a bug)
+ └── HubNotStarted  the hub was used before its start() (a bug)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ class RealtimeError(Exception):
 
 
 class Refused(RealtimeError):
-    """A connection is refused; ``code`` is one of DESIGN's refusal codes."""
+    """A connection is refused; ``code`` is one of the refusal codes in docs/protocol.md."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -28,3 +29,7 @@ class PayloadError(RealtimeError, ValueError):
 
 class RulesError(RealtimeError):
     """A caller asked the rules for something that cannot happen (a programming error)."""
+
+
+class HubNotStarted(RealtimeError):
+    """The hub was asked for work that needs the database or vision before start()."""

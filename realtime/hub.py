@@ -38,7 +38,7 @@ from realtime.cluster import Bus, LocalBus
 from realtime.connections import DEFAULT_BUCKET, Bucket, Connection, Connections
 from realtime.control import LessonControl
 from realtime.emitter import Emitter, SocketEmitter
-from realtime.errors import Refused
+from realtime.errors import HubNotStarted, Refused
 from realtime.events import HubEvents, NoEvents
 from realtime.frames import Frames
 from realtime.live import LiveLesson, LiveLessons
@@ -51,10 +51,6 @@ from storage.db import Sessions
 from vision import VisionPool
 
 logger = logging.getLogger(__name__)
-
-
-class HubNotStarted(RuntimeError):
-    """A hub method that needs the database or vision was called before start()."""
 
 
 class LessonHub:

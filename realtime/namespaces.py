@@ -1,4 +1,5 @@
-"""The Socket.IO namespaces: decode the event, hand it to the hub, return its answer."""
+"""The Socket.IO namespaces: each client event, with its payload as received, goes to the hub
+(whose parts validate it); unknown events and namespaces are answered and refused here."""
 
 from __future__ import annotations
 
