@@ -24,6 +24,7 @@ from realtime.errors import PayloadError, Refused
 from realtime.live import History, LiveLesson, LiveLessons, lesson_histories
 from realtime.outbox import Outbox
 from realtime.prompting import Prompter
+from realtime.rights import ACCESS_ENDED, Rights
 from realtime.rules import Track
 from realtime.tasks import TaskSet
 from storage import repositories as repo
@@ -58,6 +59,7 @@ class Admission:
         tasks: TaskSet,
         process_id: str,
         stale_after: timedelta,
+        rights: Rights,
         bucket: Bucket = DEFAULT_BUCKET,
     ) -> None:
         self._clock = clock
@@ -74,6 +76,7 @@ class Admission:
         self._process_id = process_id
         self._stale_after = stale_after
         self._bucket = bucket
+        self._rights = rights
 
     async def authenticate(self, auth: Any, namespace: str) -> tuple[Connection, LiveLesson]:
         """Check the token, role and lesson of a new connection, or raise :class:`Refused`."""
@@ -112,6 +115,8 @@ class Admission:
             role=user.role,
             tokens=self._bucket.burst,
             bucket=self._bucket,
+            expires_at=getattr(claims, "expires_at", None),
+            token_version=getattr(claims, "token_version", None),
         )
         return conn, live
 
@@ -232,6 +237,8 @@ class Admission:
         live = self._lessons.get(conn.lesson_id) if conn else None
         if conn is None or live is None:
             return {"ok": False, "error": "not connected to a lesson"}
+        if not self._rights.may_send(conn):
+            return {"ok": False, "error": ACCESS_ENDED}
         try:
             state = payloads.camera_state(data)
         except PayloadError as exc:

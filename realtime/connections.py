@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from realtime.clock import Clock
 from storage.models import Role
@@ -39,6 +40,11 @@ class Connection:
     refilled_at: float = 0.0
     camera_update_due: bool = False
     bucket: Bucket = DEFAULT_BUCKET
+    expires_at: datetime | None = None
+    """When the token the connection was admitted with expires."""
+    token_version: int | None = None
+    revoked: bool = False
+    """Found no longer allowed (being closed): its frames and actions are refused."""
 
     @property
     def is_student(self) -> bool:
@@ -92,6 +98,9 @@ class Connections:
 
     def of_user(self, user_id: uuid.UUID) -> list[Connection]:
         return [c for c in self._by_sid.values() if c.user_id == user_id]
+
+    def in_lessons(self, lesson_ids: set[uuid.UUID]) -> list[Connection]:
+        return [c for c in self._by_sid.values() if c.lesson_id in lesson_ids]
 
     def presence_ids(self) -> list[uuid.UUID]:
         return [c.presence_id for c in self._by_sid.values() if c.presence_id is not None]

@@ -12,7 +12,13 @@ operation                 what this process does                            answ
                                                                             connected students
 ``end``                   ends its part of the lesson (prompts, sockets)    whether it held it
 ``disconnect_user``       closes the user's sockets here                    how many
+``rights_changed``        re-checks the sockets of the user or course here  how many it closed
+                          (``realtime.rights``) and closes those no longer
+                          allowed
 ========================  ================================================  ==================
+
+A tutor's request is checked against the caller's current right before it is carried out; a
+socket found no longer allowed is closed, and the request refused.
 """
 
 from __future__ import annotations
@@ -28,17 +34,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.statuses import PromptStatus
 from realtime import payloads
 from realtime.checks import CheckNow
-from realtime.clock import Clock
+from realtime.clock import Clock, Timer
 from realtime.cluster import Bus
-from realtime.connections import Connections
+from realtime.connections import Connection, Connections
 from realtime.emitter import STUDENT_NS, TUTOR_NS, Emitter
 from realtime.errors import PayloadError
 from realtime.live import LiveLesson, LiveLessons
+from realtime.rights import ACCESS_ENDED, Rights
+from realtime.tasks import TaskSet
 from storage import repositories as repo
 from storage.batch import GroupCommit
 from storage.db import Sessions
 
 logger = logging.getLogger(__name__)
+
+# A refused request is answered, then its socket closed this long after.
+CLOSE_AFTER_S = 0.2
 
 BusHandler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -55,6 +66,9 @@ class LessonControl:
         connections: Connections,
         checks: CheckNow,
         emitter: Emitter,
+        rights: Rights,
+        tasks: TaskSet,
+        expiry_sweep_s: float = 10.0,
     ) -> None:
         self._clock = clock
         self._sessions = sessions
@@ -64,11 +78,16 @@ class LessonControl:
         self._connections = connections
         self._checks = checks
         self._emitter = emitter
+        self._rights = rights
+        self._tasks = tasks
+        self._expiry_sweep_s = expiry_sweep_s
+        self._sweep: Timer | None = None
         self.bus_handlers: dict[str, BusHandler] = {
             "check_now": self._check_here,
             "states": self._states_here,
             "end": self._end_here,
             "disconnect_user": self._disconnect_here,
+            "rights_changed": self._recheck_here,
         }
 
     async def on_bus(self, op: str, payload: dict[str, Any]) -> Any:
@@ -85,6 +104,8 @@ class LessonControl:
         live = self._lessons.get(conn.lesson_id) if conn else None
         if conn is None or live is None:
             return {"issued": 0, "error": "not connected to a lesson"}
+        if await self._refused(conn):
+            return {"issued": 0, "error": ACCESS_ENDED}
         try:
             target = payloads.check_now_target(data)
         except PayloadError as exc:
@@ -117,6 +138,40 @@ class LessonControl:
         assert lesson is not None
         return lesson.course_id
 
+    async def end_by(self, sid: str) -> dict[str, Any]:
+        """A tutor's ``end_lesson``: their lesson ends if they may still end it."""
+        conn = self._connections.get(sid)
+        if conn is None:
+            return {"ok": False, "error": "not connected to a lesson"}
+        if await self._refused(conn):
+            return {"ok": False, "error": ACCESS_ENDED}
+        await self.end_lesson(conn.lesson_id, actor_id=conn.user_id)
+        return {"ok": True}
+
+    async def _refused(self, conn: Connection) -> bool:
+        """Re-check the caller's right now; close their socket when it is gone."""
+        why = await self._rights.refusal(conn)
+        if why is None:
+            return False
+        logger.info(
+            "%s %s may no longer act in lesson %s (%s): closing sid %s",
+            conn.role,
+            conn.user_id,
+            conn.lesson_id,
+            why,
+            conn.sid,
+        )
+        conn.revoked = True
+        # Closed a moment later, so that the refusal's answer reaches the client first.
+        self._tasks.spawn(self._close(conn, after_s=CLOSE_AFTER_S), f"revoked-{conn.sid}")
+        return True
+
+    async def _close(self, conn: Connection, after_s: float = 0.0) -> None:
+        conn.revoked = True
+        if after_s:
+            await self._clock.sleep(after_s)
+        await self._emitter.disconnect(conn.sid, STUDENT_NS if conn.is_student else TUTOR_NS)
+
     async def end_lesson(self, lesson_id: uuid.UUID, actor_id: uuid.UUID) -> bool:
         """End a live lesson: cancel open prompts, tell everyone, close student sockets."""
         now = self._clock.now()
@@ -138,6 +193,20 @@ class LessonControl:
             return False
         logger.info("lesson %s ended by %s", lesson_id, actor_id)
         return True
+
+    async def rights_changed(
+        self, *, user_id: uuid.UUID | None = None, course_id: uuid.UUID | None = None
+    ) -> int:
+        """After a user's or a course's rights changed: on every process, re-check the sockets
+        concerned and close those no longer allowed; how many were closed."""
+        answers = await self._bus.ask(
+            "rights_changed",
+            {
+                "user_id": str(user_id) if user_id else None,
+                "course_id": str(course_id) if course_id else None,
+            },
+        )
+        return sum(a for a in answers if isinstance(a, int))
 
     async def disconnect_user(self, user_id: uuid.UUID) -> int:
         """Close every connection of a user (disabled or deleted), on every process."""
@@ -181,6 +250,39 @@ class LessonControl:
         # Together: each closes a presence interval, and those writes then share transactions.
         await asyncio.gather(*(self._emitter.disconnect(sid, STUDENT_NS) for sid in students))
         return live is not None
+
+    async def _recheck_here(self, payload: dict[str, Any]) -> int:
+        course_id = uuid.UUID(payload["course_id"]) if payload.get("course_id") else None
+        self._rights.forget(course_id)
+        concerned: list[Connection] = []
+        if payload.get("user_id"):
+            # One person's right changed (in that course, or everywhere): their sockets only.
+            concerned = self._connections.of_user(uuid.UUID(payload["user_id"]))
+        elif course_id is not None:
+            lessons = {live.lesson_id for live in self._lessons if live.course_id == course_id}
+            concerned = self._connections.in_lessons(lessons)
+        closed = 0
+        for conn in concerned:
+            if await self._refused(conn):
+                closed += 1
+        return closed
+
+    def start_expiry_sweep(self) -> None:
+        """Close, every few seconds, the sockets whose token has expired."""
+        self._sweep = self._clock.call_later(self._expiry_sweep_s, self._sweep_expired)
+
+    def stop_expiry_sweep(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+
+    def _sweep_expired(self) -> None:
+        for conn in self._connections:
+            if not conn.revoked and self._rights.expired(conn):
+                logger.info("token of sid %s (user %s) expired: closing", conn.sid, conn.user_id)
+                conn.revoked = True
+                self._tasks.spawn(self._close(conn), f"expired-{conn.sid}")
+        self.start_expiry_sweep()
 
     async def _disconnect_here(self, payload: dict[str, Any]) -> int:
         mine = self._connections.of_user(uuid.UUID(payload["user_id"]))

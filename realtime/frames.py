@@ -24,6 +24,7 @@ from realtime.events import HubEvents
 from realtime.live import LiveLesson, LiveLessons
 from realtime.outbox import Outbox
 from realtime.prompting import Prompter
+from realtime.rights import ACCESS_ENDED, Rights
 from realtime.rules import FrameTicket, Refusal
 from realtime.tasks import TaskSet
 from storage import repositories as repo
@@ -76,8 +77,10 @@ class Frames:
         vision: FrameJudge,
         events: HubEvents,
         tasks: TaskSet,
+        rights: Rights,
     ) -> None:
         self._clock = clock
+        self._rights = rights
         self._connections = connections
         self._lessons = lessons
         self._prompter = prompter
@@ -121,6 +124,10 @@ class Frames:
         live = self._lessons.get(conn.lesson_id)
         if live is None:
             return refusal_reply(echo_id, Refusal.UNKNOWN_PROMPT)
+        if not self._rights.may_send(conn):
+            return payloads.frame_reply(
+                echo_id, Refusal.UNKNOWN_PROMPT, final=True, attempts_left=0, hint=ACCESS_ENDED
+            )
         if not conn.may_capture(self._clock.monotonic()):
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("capture rate-limited for sid %s in lesson %s", sid, conn.lesson_id)

@@ -44,6 +44,7 @@ from realtime.frames import Frames
 from realtime.live import LiveLesson, LiveLessons
 from realtime.outbox import Outbox
 from realtime.prompting import Prompter
+from realtime.rights import Rights
 from realtime.tasks import TaskSet
 from storage import repositories as repo
 from storage.batch import GroupCommit
@@ -96,6 +97,7 @@ class LessonHub:
         commits = GroupCommit(sessions)
         outbox = Outbox(commits, wait_s=db_wait_s)
         lessons = LiveLessons(sessions)
+        rights = Rights(clock=self.clock, sessions=sessions)
         prompter = Prompter(
             clock=self.clock,
             emitter=self.emitter,
@@ -116,6 +118,7 @@ class LessonHub:
             vision=vision,
             events=self.events,
             tasks=self.tasks,
+            rights=rights,
         )
         checks = CheckNow(
             clock=self.clock,
@@ -139,6 +142,7 @@ class LessonHub:
             tasks=self.tasks,
             process_id=process_id,
             stale_after=timedelta(seconds=stale_after_s),
+            rights=rights,
             bucket=self.bucket,
         )
         control = LessonControl(
@@ -150,11 +154,14 @@ class LessonHub:
             connections=self.connections,
             checks=checks,
             emitter=self.emitter,
+            rights=rights,
+            tasks=self.tasks,
         )
         self._parts = _Parts(
             sessions, vision, commits, outbox, lessons, prompter, frames, checks, admission, control
         )
         await self.bus.start(control.on_bus)
+        control.start_expiry_sweep()
 
     @property
     def parts(self) -> _Parts:
@@ -170,6 +177,7 @@ class LessonHub:
         if self._parts is None:
             return
         parts = self._parts
+        parts.control.stop_expiry_sweep()
         for live in parts.lessons:
             live.cancel_timers()
         await self.tasks.wait(timeout_s=10)
@@ -250,9 +258,20 @@ class LessonHub:
         """End a live lesson on every process; False when it was not live anywhere."""
         return await self.parts.control.end_lesson(lesson_id, actor_id)
 
+    async def end_lesson_by(self, sid: str) -> dict[str, Any]:
+        """A tutor's ``end_lesson`` event, checked against their current right."""
+        return await self.parts.control.end_by(sid)
+
     async def disconnect_user(self, user_id: uuid.UUID) -> int:
         """Close every connection of a user (disabled or deleted), on every process."""
         return await self.parts.control.disconnect_user(user_id)
+
+    async def rights_changed(
+        self, *, user_id: uuid.UUID | None = None, course_id: uuid.UUID | None = None
+    ) -> int:
+        """A user's role or a course's tutor or enrolments changed: close, on every process,
+        the sockets no longer allowed; how many."""
+        return await self.parts.control.rights_changed(user_id=user_id, course_id=course_id)
 
 
 @dataclass(slots=True)

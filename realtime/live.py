@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 class LiveLesson:
     lesson_id: uuid.UUID
     classroom: Classroom
+    course_id: uuid.UUID | None = None
     # student id -> the timer that issues their next prompt
     next_prompt: dict[str, Timer] = field(default_factory=dict)
     # prompt id -> the timer that resolves it at its deadline
@@ -59,7 +60,7 @@ async def load_live_lesson(s: AsyncSession, lesson: Lesson, policy: Policy) -> L
     for student in students:
         classroom.enrol(Track(student_id=str(student.id), name=student.name))
         histories.get(student.id, History()).apply(classroom.track(str(student.id)))
-    return LiveLesson(lesson_id=lesson.id, classroom=classroom)
+    return LiveLesson(lesson_id=lesson.id, classroom=classroom, course_id=lesson.course_id)
 
 
 class LiveLessons:

@@ -104,11 +104,7 @@ class TutorNamespace(_LessonNamespace):
         return await self.hub.check_now(sid, data)
 
     async def on_end_lesson(self, sid: str, data: Any = None) -> dict[str, Any]:
-        conn = self.hub.connection(sid)
-        if conn is None:
-            return {"ok": False, "error": "not connected to a lesson"}
-        await self.hub.end_lesson(conn.lesson_id, actor_id=conn.user_id)
-        return {"ok": True}
+        return await self.hub.end_lesson_by(sid)
 
 
 class UnknownNamespace(socketio.AsyncNamespace):  # type: ignore[misc]

@@ -84,12 +84,15 @@ async def patch_course(request: Request) -> JSONResponse:
     course_id = path_id(request, "course_id", "course")
     body = await read_body(request, CoursePatch)
     changes = body.model_dump(exclude_unset=True)
+    former_tutor: uuid.UUID | None = None
     async with services(request).sessions() as s, s.begin():
         course = await visible_course(s, admin, course_id)
         if body.title is not None:
             course.title = body.title
         if body.tutor_id is not None:
             await _tutor(s, body.tutor_id)
+            if course.tutor_id != body.tutor_id:
+                former_tutor = course.tutor_id
             course.tutor_id = body.tutor_id
         if body.policy is not None:
             merged = {**course.policy, **body.policy.model_dump(exclude_unset=True)}
@@ -106,6 +109,9 @@ async def patch_course(request: Request) -> JSONResponse:
             target_id=str(course.id),
             detail={"changes": _jsonable(changes)},
         )
+    if former_tutor is not None:
+        # The former tutor's open dashboards of this course's lessons close now.
+        await services(request).hub.rights_changed(user_id=former_tutor, course_id=course.id)
     return JSONResponse(course_out(course))
 
 
@@ -186,6 +192,8 @@ async def unenrol(request: Request) -> Response:
             target_id=str(course_id),
             detail={"student_id": str(student_id)},
         )
+    # The student's open sockets in this course's lessons close now.
+    await services(request).hub.rights_changed(user_id=student_id, course_id=course_id)
     return Response(status_code=204)
 
 

@@ -114,6 +114,9 @@ async def patch_user(request: Request) -> JSONResponse:
     if user.disabled:
         # A disabled account's open sockets close now, not at their next reconnect.
         await services(request).hub.disconnect_user(user.id)
+    elif "role" in changes:
+        # A tutor or an admin demoted: sockets the new role may not hold close now.
+        await services(request).hub.rights_changed(user_id=user.id)
     return JSONResponse(user_out(user))
 
 
