@@ -18,7 +18,7 @@ import uvicorn
 
 from realtime.hub import LessonHub
 from server.settings import Settings
-from server.websocket import LeanWebSocketProtocol
+from server.websocket_protocol import LeanWebSocketProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
     - No per-message deflate: frames are JPEG already, and deflate state doubles the memory an
       idle connection holds (bench/RESULTS.md, idle scenario: 84 KB -> 41 KB per student).
     - uvicorn's WebSocket protocol with less held per connection, and no WebSocket-level
-      pings: Engine.IO's heartbeat already closes silent connections (`server.websocket`).
+      pings: Engine.IO's heartbeat already closes silent connections (`server.websocket_protocol`).
     """
     return uvicorn.Config(
         app,
