@@ -1,4 +1,10 @@
-"""Errors as ``application/problem+json`` (RFC 9457)."""
+"""The server package's exceptions, and every HTTP error as ``application/problem+json``
+(RFC 9457).
+
+ServerError
+ ├── Problem        an HTTP request fails; rendered as a problem document
+ └── InvalidToken   a bearer token is malformed, tampered with, or expired (server.security)
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.errors import ServerError
 from storage.errors import unavailable
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ServerError(Exception):
+    """Root of the server package's exceptions."""
 
 
 class Problem(ServerError):
