@@ -19,10 +19,10 @@ from starlette.routing import BaseRoute
 from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.server import create_socket_server
+from server.errors import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.first_admin import create_first_admin
 from server.login_limits import FailureLimiter
 from server.metrics import Metrics, TimingMiddleware
-from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.purge import purge_periodically
 from server.resources import Resources
 from server.routes import audit, auth, courses, docs, health, lessons, pages, reports, users

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from server.problems import Problem
+from server.errors import Problem
 from storage.pages import Order, Page, Position
 
 DEFAULT_LIMIT = 50

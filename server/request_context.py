@@ -10,7 +10,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from server.problems import Problem, forbidden, not_found, unauthorized, validation_problem
+from server.errors import Problem, forbidden, not_found, unauthorized, validation_problem
 from server.resources import Resources
 from server.security import InvalidToken
 from storage import repositories as repo

@@ -11,7 +11,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.problems import ServerError
+from server.errors import ServerError
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.

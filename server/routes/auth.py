@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.api_route import api
+from server.errors import Problem
 from server.login_limits import FailureLimiter
-from server.problems import Problem
 from server.request_context import current_user, read_body, resources_of
 from server.schemas import LoginIn, LoginOut, UserOut, user_out
 from server.security import verify_password

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.api_route import PAGED, Query, api
+from server.errors import Problem, not_found, validation_problem
 from server.pagination import choice, page_body, page_request
-from server.problems import Problem, not_found, validation_problem
 from server.request_context import current_user, path_id, read_body, require, resources_of
 from server.schemas import (
     CourseIn,

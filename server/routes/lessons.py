@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.api_route import PAGED, api
+from server.errors import Problem, not_found
 from server.pagination import choice, page_body, page_request
-from server.problems import Problem, not_found
 from server.request_context import current_user, path_id, require, resources_of
 from server.routes.courses import ANY_VIEWER, STATUS
 from server.schemas import LessonOut, PageOf, lesson_out

@@ -9,8 +9,8 @@ from starlette.responses import JSONResponse, Response
 
 from server.api_route import PAGED, Query, api
 from server.attendance_report import attendance_report, report_csv
+from server.errors import Problem, forbidden, not_found
 from server.pagination import page_body, page_request
-from server.problems import Problem, forbidden, not_found
 from server.request_context import current_user, path_id, require, resources_of
 from server.routes.lessons import lesson_for
 from server.schemas import AttendanceReport, CheckOut, PageOf
