@@ -73,7 +73,7 @@ CHALLENGES = ("turn_left", "turn_right")
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """A course's attendance policy (DESIGN "Attendance policy"), already validated."""
+    """A course's attendance policy (docs/api.md, "The attendance policy"), already validated."""
 
     interval_min_s: float = 60.0
     interval_max_s: float = 180.0
