@@ -124,8 +124,9 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             )
             lag_watch = asyncio.create_task(metrics.watch_event_loop(), name="loop-lag")
             # What start-up made (modules, models, the detectors) lives as long as the process:
-            # kept out of the collector's full passes, which would otherwise walk its ~200k
-            # objects now and then, holding the event loop (and every thread) for 100 ms or more.
+            # kept out of the collector's full passes, which would otherwise walk all of it now
+            # and then, holding the event loop and every thread (bench/RESULTS.md, figures
+            # behind the code).
             gc.collect()
             gc.freeze()
             logger.info("serving (database %s)", engine.dialect.name)

@@ -30,7 +30,7 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
       1009) before its payload is read. python-engineio checks the limit only once the whole
       message is in memory, and uvicorn's own limit is 16 MiB.
     - No per-message deflate: frames are JPEG already, and deflate state doubles the memory an
-      idle connection holds (bench/RESULTS.md, idle scenario: 84 KB -> 41 KB per student).
+      idle connection holds (bench/RESULTS.md, idle).
     - uvicorn's WebSocket protocol with less held per connection, and no WebSocket-level
       pings: Engine.IO's heartbeat already closes silent connections (`server.websocket_protocol`).
     """
