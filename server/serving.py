@@ -45,6 +45,9 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
 
 
 class DrainingServer(uvicorn.Server):
+    """uvicorn's server, draining before it stops. Overrides uvicorn's ``handle_exit`` and
+    ``serve``, which are not a documented API: docs/library-internals.md."""
+
     def __init__(self, config: uvicorn.Config, hub: LessonHub, drain_timeout_s: float) -> None:
         super().__init__(config)
         self._hub = hub

@@ -1,4 +1,4 @@
-"""A lesson: read it, start it, end it."""
+"""Lessons: list and read them, start and end one."""
 
 from __future__ import annotations
 
