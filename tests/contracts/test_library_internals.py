@@ -359,7 +359,7 @@ def _uvicorn_server() -> None:
     _params(uvicorn.Server, "handle_exit", ["sig", "frame"])
     _params(uvicorn.Server, "serve", ["sockets"])
     _is_coroutine(uvicorn.Server, "serve")
-    _sets(uvicorn.Server, "should_exit")
+    _sets(uvicorn.Server, "should_exit", "started")
     config_params = inspect.signature(uvicorn.Config.__init__).parameters
     for option in ("ws", "ws_max_size", "ws_per_message_deflate", "ws_ping_interval"):
         if option not in config_params:
@@ -481,8 +481,8 @@ INTERNALS = [
         _uvicorn_sansio_protocol,
     ),
     Internal(
-        "uvicorn.Server.handle_exit(sig, frame), serve(sockets), should_exit",
-        "server/serving.py DrainingServer (overrides)",
+        "uvicorn.Server.handle_exit(sig, frame), serve(sockets), should_exit, started",
+        "server/serving.py DrainingServer (overrides); the tests' in-thread servers (read, set)",
         _uvicorn_server,
     ),
     Internal(
