@@ -26,7 +26,7 @@ from bench.scenarios import NEVER, Bench, Options
 from bench.servers import ROOT, parse_variant
 
 # `trust-lesson serve`'s WebSocket settings (server.serving.uvicorn_config), on uvicorn's CLI.
-SHIPPED_WS = "--ws server.websocket:LeanWebSocketProtocol --ws-ping-interval 0"
+SHIPPED_WS = "--ws server.websocket_protocol:LeanWebSocketProtocol --ws-ping-interval 0"
 SHIPPED_WS += " --ws-per-message-deflate false"
 
 

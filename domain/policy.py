@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """A course's attendance policy; the fields and their defaults are in the README."""
+    """A course's attendance policy (docs/api.md, "The attendance policy"), already validated."""
 
     interval_min_s: float = 60.0
     interval_max_s: float = 180.0

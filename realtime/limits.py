@@ -7,6 +7,8 @@
   sees it: its own refusal waits for a poll that may never come. One that declares no length
   is answered 411: python-engineio would read it all and ignore it.
 - A packet that cannot be decoded is noted in one line, not logged as a server error.
+
+These override python-socketio and python-engineio internals: docs/library-internals.md.
 """
 
 from __future__ import annotations

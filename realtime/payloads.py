@@ -95,7 +95,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def student_state(track: Track) -> dict[str, Any]:
-    """The tutor's view of one student (DESIGN ``StudentState``)."""
+    """The tutor's view of one student (``StudentState`` in docs/protocol.md)."""
     counts = track.counts
     return {
         "student_id": track.student_id,

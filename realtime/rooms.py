@@ -4,17 +4,18 @@ per recipient.
 python-socketio finds the rooms of a connection that leaves (and answers ``get_rooms``) by
 looking through every room of the namespace. Every connection has a room of its own and every
 student one more, so one student leaving costs two checks per student still connected, and a
-lesson of N students ending costs N² of them: 110 s of the event loop for 10,000 students,
-during which nothing else was served (bench/RESULTS.md, idle). :class:`IndexedRooms` keeps,
+lesson of N students ending costs N² of them, during which nothing else is served
+(bench/RESULTS.md, idle, and "Figures behind the code"). :class:`IndexedRooms` keeps,
 for each connection, the rooms it is in, and leaves just those.
 
 Delivering an event to this process's sockets, python-socketio makes a task for every
 recipient and waits for them all: a task's cost for a packet that only joins a queue, and,
 for events that came from another process through Redis, a pause of the Redis listener until
 the event loop's next turn for every single event. Under load that listener fell tens of
-seconds behind: students answered in a second while their tutor on the other process saw it
-14 s later (bench/RESULTS.md, cluster). :func:`deliver` puts the packet on each recipient's
-queue in turn, in order, without tasks.
+seconds behind the students (bench/RESULTS.md, cluster). :func:`deliver` puts the packet on
+each recipient's queue in turn, in order, without tasks.
+
+Both rely on python-socketio internals, checked by tests/contracts: docs/library-internals.md.
 """
 
 from __future__ import annotations

@@ -6,15 +6,18 @@ idle scenario). Measured with tracemalloc, two things python-engineio keeps per 
 larger than they need to be:
 
 - **Its packet queue**, an ``asyncio.Queue``: four deques (items, waiting getters, waiting
-  putters, and the waiters of its ``join`` event) of about 600 bytes each, empty or not, and
+  putters, and the waiters of its ``join`` event), empty or not, and
   a task of its own for every ``asyncio.wait_for(queue.get(), ...)`` its writer runs.
   :class:`LeanQueue` holds the same packets in a deque made only while there are some, and its
   ``get()`` is a future, which ``wait_for`` awaits without a task. (uvicorn's WebSocket
   protocol gets the same queue, and :class:`LeanEvent` for its "writable" event:
-  ``server.websocket``.)
+  ``server.websocket_protocol``.)
 - **The handshake request's body reader**, which stays in the connection's environ: a class
-  python-engineio defines anew for every request (about 2.6 KB with its instance). A
+  python-engineio defines anew for every request. A
   WebSocket connection never reads it again; :class:`LeanEngineIOServer` drops it.
+
+What each costs: bench/RESULTS.md, "Figures behind the code". These are python-engineio
+internals, checked by tests/contracts: docs/library-internals.md.
 """
 
 from __future__ import annotations

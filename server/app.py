@@ -19,14 +19,14 @@ from starlette.routing import BaseRoute
 from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.socket_server import create_socket_server
-from server import bootstrap
+from server.errors import Problem, handle_http_exception, handle_problem, handle_unexpected
+from server.first_admin import create_first_admin
+from server.login_limits import FailureLimiter
 from server.metrics import Metrics, TimingMiddleware
-from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.purge import purge_periodically
-from server.ratelimit import FailureLimiter
+from server.resources import Resources
 from server.routes import audit, auth, courses, docs, health, lessons, pages, reports, users
 from server.security import TokenCodec
-from server.services import Services
 from server.settings import Settings
 from storage.db import make_engine, make_sessions
 from storage.errors import SchemaOutOfDate
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 raise SchemaOutOfDate(
                     "the database schema is not up to date: run `trust-lesson migrate` first"
                 )
-            await bootstrap.on_start(sessions, settings)
+            await create_first_admin(sessions, settings)
             await vision.warm_up()
             tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
             registry = ProcessRegistry(
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 stale_after_s=settings.process_stale_s,
                 db_wait_s=settings.db_wait_s,
             )
-            services = Services(
+            resources = Resources(
                 settings=settings,
                 engine=engine,
                 sessions=sessions,
@@ -124,12 +124,13 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             )
             lag_watch = asyncio.create_task(metrics.watch_event_loop(), name="loop-lag")
             # What start-up made (modules, models, the detectors) lives as long as the process:
-            # kept out of the collector's full passes, which would otherwise walk its ~200k
-            # objects now and then, holding the event loop (and every thread) for 100 ms or more.
+            # kept out of the collector's full passes, which would otherwise walk all of it now
+            # and then, holding the event loop and every thread (bench/RESULTS.md, figures
+            # behind the code).
             gc.collect()
             gc.freeze()
             logger.info("serving (database %s)", engine.dialect.name)
-            yield {"services": services}
+            yield {"resources": resources}
         finally:
             if purger is not None:
                 purger.cancel()

@@ -1,4 +1,5 @@
-"""Prometheus metrics: what the hub reports, and how long HTTP requests take.
+"""Prometheus metrics: what the hub reports, how long HTTP requests take, how late the event
+loop runs, and the process's memory, descriptors and tasks.
 
 Each app has its own registry, so several apps in one process (tests) do not collide. With
 several server processes, scrape each one: the figures are per process.

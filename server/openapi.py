@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document, built from the app's :class:`~server.api.ApiRoute` objects."""
+"""The OpenAPI 3.1 document, built from the app's :class:`~server.api_route.ApiRoute` objects."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from server.api import ApiRoute
+from server.api_route import ApiRoute
 from server.schemas import ProblemOut
 
 _PARAM = re.compile(r"{(\w+)}")

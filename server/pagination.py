@@ -1,4 +1,5 @@
-"""List endpoints: ``limit`` and an opaque ``cursor`` in, ``{items, next_cursor}`` out."""
+"""What list endpoints read from the query — ``limit``, an opaque ``cursor`` and filters
+(``?status=live,scheduled``, ``?action=...``) — and the ``{items, next_cursor}`` they answer."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from server.problems import Problem
+from server.errors import Problem
 from storage.pages import Order, Page, Position
 
 DEFAULT_LIMIT = 50

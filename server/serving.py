@@ -18,7 +18,7 @@ import uvicorn
 
 from realtime.hub import LessonHub
 from server.settings import Settings
-from server.websocket import LeanWebSocketProtocol
+from server.websocket_protocol import LeanWebSocketProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +30,9 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
       1009) before its payload is read. python-engineio checks the limit only once the whole
       message is in memory, and uvicorn's own limit is 16 MiB.
     - No per-message deflate: frames are JPEG already, and deflate state doubles the memory an
-      idle connection holds (bench/RESULTS.md, idle scenario: 84 KB -> 41 KB per student).
+      idle connection holds (bench/RESULTS.md, idle).
     - uvicorn's WebSocket protocol with less held per connection, and no WebSocket-level
-      pings: Engine.IO's heartbeat already closes silent connections (`server.websocket`).
+      pings: Engine.IO's heartbeat already closes silent connections (`server.websocket_protocol`).
     """
     return uvicorn.Config(
         app,
@@ -45,6 +45,9 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
 
 
 class DrainingServer(uvicorn.Server):
+    """uvicorn's server, draining before it stops. Overrides uvicorn's ``handle_exit`` and
+    ``serve``, which are not a documented API: docs/library-internals.md."""
+
     def __init__(self, config: uvicorn.Config, hub: LessonHub, drain_timeout_s: float) -> None:
         super().__init__(config)
         self._hub = hub

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     vision_looking_away_yaw_deg: float = Field(default=40.0, gt=0.0, lt=90.0)
     vision_looking_away_pitch_deg: float = Field(default=35.0, gt=0.0, lt=90.0)
     vision_challenge_yaw_deg: float = Field(default=20.0, gt=0.0, lt=90.0)
-    # The full-range model beside the student's face, for a second, smaller face (4 ms a frame).
+    # The full-range model beside the student's face, for a second, smaller face (its cost per
+    # frame: bench/RESULTS.md, "Vision: cost").
     vision_side_scan: bool = True
     # Each process's heartbeat in the database; a process silent for `process_stale_s` is taken
     # for dead, and what it left open (presence, prompts) is settled by the others.

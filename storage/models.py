@@ -1,4 +1,5 @@
-"""SQLAlchemy models for every entity of the domain (see DESIGN "Domain")."""
+"""SQLAlchemy models for every record the server keeps (docs/api.md, "What the records
+look like")."""
 
 from __future__ import annotations
 

@@ -92,8 +92,8 @@ def _process(solution: Any, rgb: NDArray[Any], output: str) -> Any:
     """``SolutionBase.process`` for a graph with one image input, reading one output.
 
     The same steps as mediapipe 0.10.21's own (which the project pins), without building a
-    new namedtuple class on every call: that alone took about a tenth of the calling thread's
-    time per frame."""
+    new namedtuple class on every call (its cost: bench/RESULTS.md, figures behind the code).
+    These are mediapipe internals: docs/library-internals.md."""
     solution._graph_outputs.clear()  # never the previous frame's answer
     solution._simulated_timestamp += 33333  # as SolutionBase does: a 30 fps stream
     ((stream, kind),) = solution._input_stream_type_info.items()

@@ -1,11 +1,12 @@
 """Find every face in a frame: the student's, and anyone else's, however small. One per thread.
 
-MediaPipe ships two face detectors in its wheel. The short-range one is fast (1.5 ms here) and
-gives the best keypoints, but misses faces under about 15 % of the frame height. The full-range
-one (4 ms) sees faces down to about 8 %, yet next to a large face it misses most small ones: in
-`bench/vision_eval.py`, a second face at 10 % of the frame height beside a student filling half
-of it was found 23 % of the time on the whole frame, and 98 % of the time when the detector
-looked only at the strips of the frame beside the student. Hence, per frame:
+MediaPipe ships two face detectors in its wheel. The short-range one is the faster and gives
+the best keypoints, but misses faces under about 15 % of the frame height. The full-range one
+(slower: bench/RESULTS.md, "Vision: cost") sees faces down to about 8 %, yet next to a large
+face it misses most small ones: in `bench/vision_eval.py`, a second face at 10 % of the frame
+height beside a student filling half of it was found 23 % of the time on the whole frame, and
+98 % of the time when the detector looked only at the strips of the frame beside the student.
+Hence, per frame:
 
 1. the short-range model on the whole frame (always);
 2. a face found: the **side scan**, the full-range model on the parts of the frame beside and
@@ -154,7 +155,7 @@ class FaceDetector:
         return Detection(faces=faces, passes=tuple(passes), image=seen)
 
     def refine_pose(self, image: RGBArray, face: Face) -> HeadPose | None:
-        """The head pose of ``face`` from the face mesh (4 ms), or None if the mesh sees no face.
+        """The head pose of ``face`` from the face mesh, or None if the mesh sees no face.
 
         ``image`` is `Detection.image`: the picture the face was found in.
         """

@@ -32,7 +32,7 @@ RGBArray = NDArray[np.uint8]
 Format = Literal["JPEG", "PNG", "WEBP"]
 
 # The detector looks at a 128x128 input; decoding a JPEG at a fraction of its size (libjpeg's
-# DCT scaling) costs a fraction of the time. Measured: 4000x3000 in 13 ms instead of 143 ms.
+# DCT scaling) costs a fraction of the time (bench/RESULTS.md, figures behind the code).
 _DRAFT_WIDTH = 640
 _REDUCED = (
     (8, cv2.IMREAD_REDUCED_COLOR_8),
@@ -50,7 +50,7 @@ _UNREADABLE = "the image could not be read"
 class ImageLimits:
     max_bytes: int = 2_000_000
     # 4K UHD (3840x2160): pages send frames of at most 640 px wide, and each declared pixel
-    # costs decoding time (a 56 KB flat PNG of 4000x4000 takes ~330 ms to judge).
+    # costs decoding time, however small the file (bench/RESULTS.md, figures behind the code).
     max_pixels: int = 3840 * 2160
     max_side: int = 8192
     min_side: int = 32

@@ -24,7 +24,7 @@ RMS up to 45; pitch only within 10, because faces differ in how long their noses
 their ears sit. Worse, on a real head turned 60 degrees or more the detector's keypoints can land
 on the cheek and look frontal (scikit-image's cameraman reads -20 instead of about -70).
 
-`mesh_pose`, from MediaPipe's face mesh (468 landmarks with depth; 4 ms more per frame). The
+`mesh_pose`, from MediaPipe's face mesh (468 landmarks with depth; one more model to run). The
 line from cheek to cheek and the line from forehead to chin are real 3-D directions, so their
 slant towards the camera is the yaw and the pitch, at any roll. The mesh's depth is flatter than
 its width (by 0.56 across the face, 0.94 along it, fitted on the renders), which is undone here.

@@ -18,8 +18,8 @@ Box = tuple[float, float, float, float]
 
 FACE_SIDE = 64
 """A face is scaled, down or up, to this many pixels on its longer side before measuring, so
-its sharpness compares across frame sizes and distances from the camera (and the measure costs
-under 0.1 ms: it runs on every frame)..."""
+its sharpness compares across frame sizes and distances from the camera (and the measure stays
+cheap: it runs on every frame)..."""
 FRAME_SIDE = 320
 """...and a frame without a face to this many: fine enough to tell a head moving in the dark
 from a still, empty room."""

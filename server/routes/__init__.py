@@ -1,1 +1,2 @@
-"""HTTP routes, one module per resource; each exposes ``routes``."""
+"""HTTP routes, one module per area of the API (and the pages, the API docs, health);
+each exposes ``routes``."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server.api import PAGED, Query, api
-from server.http import require, services
+from server.api_route import PAGED, Query, api
 from server.pagination import page_body, page_request, text_param
+from server.request_context import require, resources_of
 from server.schemas import AuditOut, PageOf
 from storage import repositories as repo
 from storage.models import AuditEntry, Role
@@ -16,7 +16,7 @@ from storage.models import AuditEntry, Role
 async def list_audit(request: Request) -> JSONResponse:
     await require(request, Role.ADMIN)
     page = page_request(request, repo.AUDIT_ORDER)
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         found = await repo.audit_page(
             s,
             target_id=text_param(request, "target_id"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server.api import api
-from server.http import current_user, read_body, services
-from server.problems import Problem
-from server.ratelimit import FailureLimiter
+from server.api_route import api
+from server.errors import Problem
+from server.login_limits import FailureLimiter
+from server.request_context import current_user, read_body, resources_of
 from server.schemas import LoginIn, LoginOut, UserOut, user_out
 from server.security import verify_password
 from storage import repositories as repo
@@ -16,15 +16,16 @@ from storage import repositories as repo
 
 async def login(request: Request) -> JSONResponse:
     body = await read_body(request, LoginIn)
-    svc = services(request)
+    resources = resources_of(request)
     account = body.email.strip().lower()
     address = request.client.host if request.client else "unknown"
     # Each limiter admits the attempt before the password is checked, so guesses sent at once
-    # are counted against the limit as they are checked, not after (server.ratelimit).
+    # are counted against the limit as they are checked, not after (server.login_limits).
+    limiters = ((resources.account_logins, account), (resources.address_logins, address))
     admitted: list[tuple[FailureLimiter, str]] = []
     failed = False
     try:
-        for limiter, key in ((svc.account_logins, account), (svc.address_logins, address)):
+        for limiter, key in limiters:
             if (wait := await limiter.admit(key)) is not None:
                 raise Problem(
                     429,
@@ -33,7 +34,7 @@ async def login(request: Request) -> JSONResponse:
                     headers={"Retry-After": str(wait)},
                 )
             admitted.append((limiter, key))
-        async with svc.sessions() as s:
+        async with resources.sessions() as s:
             user = await repo.get_user_by_email(s, email=body.email)
         # One answer for an unknown email, a wrong password and a disabled account:
         # login errors must not tell which emails exist.
@@ -45,13 +46,13 @@ async def login(request: Request) -> JSONResponse:
             limiter.release(key, failed=failed)
     if user is None or failed:
         raise Problem(401, "Unauthorized", "wrong email or password")
-    svc.account_logins.succeeded(account)
-    token = svc.tokens.issue(user.id, user.role.value)
+    resources.account_logins.succeeded(account)
+    token = resources.tokens.issue(user.id, user.role.value)
     return JSONResponse(
         {
             "access_token": token,
             "token_type": "bearer",
-            "expires_in": svc.tokens.ttl_s,
+            "expires_in": resources.tokens.ttl_s,
             "user": user_out(user),
         }
     )

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.api import PAGED, Query, api
-from server.http import current_user, path_id, read_body, require, services
+from server.api_route import PAGED, Query, api
+from server.errors import Problem, not_found, validation_problem
 from server.pagination import choice, page_body, page_request
-from server.problems import Problem, not_found, validation_problem
+from server.request_context import current_user, path_id, read_body, require, resources_of
 from server.schemas import (
     CourseIn,
     CourseOut,
@@ -48,7 +48,7 @@ async def visible_course(s: AsyncSession, user: User, course_id: uuid.UUID) -> C
 async def create_course(request: Request) -> JSONResponse:
     admin = await require(request, Role.ADMIN)
     body = await read_body(request, CourseIn)
-    async with services(request).sessions() as s, s.begin():
+    async with resources_of(request).sessions() as s, s.begin():
         await _tutor(s, body.tutor_id)
         course = await repo.add_course(
             s, title=body.title, tutor_id=body.tutor_id, policy=body.policy.model_dump()
@@ -66,7 +66,7 @@ async def create_course(request: Request) -> JSONResponse:
 async def list_courses(request: Request) -> JSONResponse:
     user = await current_user(request)
     page = page_request(request, repo.COURSES_ORDER)
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         found = await repo.courses_page(s, viewer=user, after=page.after, limit=page.limit)
     return JSONResponse(page_body(found, course_out))
 
@@ -74,7 +74,7 @@ async def list_courses(request: Request) -> JSONResponse:
 async def get_course(request: Request) -> JSONResponse:
     user = await current_user(request)
     course_id = path_id(request, "course_id", "course")
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         course = await visible_course(s, user, course_id)
     return JSONResponse(course_out(course))
 
@@ -85,7 +85,7 @@ async def patch_course(request: Request) -> JSONResponse:
     body = await read_body(request, CoursePatch)
     changes = body.model_dump(exclude_unset=True)
     former_tutor: uuid.UUID | None = None
-    async with services(request).sessions() as s, s.begin():
+    async with resources_of(request).sessions() as s, s.begin():
         course = await visible_course(s, admin, course_id)
         if body.title is not None:
             course.title = body.title
@@ -111,7 +111,7 @@ async def patch_course(request: Request) -> JSONResponse:
         )
     if former_tutor is not None:
         # The former tutor's open dashboards of this course's lessons close now.
-        await services(request).hub.rights_changed(user_id=former_tutor, course_id=course.id)
+        await resources_of(request).hub.rights_changed(user_id=former_tutor, course_id=course.id)
     return JSONResponse(course_out(course))
 
 
@@ -119,7 +119,7 @@ async def enrol(request: Request) -> JSONResponse:
     admin = await require(request, Role.ADMIN)
     course_id = path_id(request, "course_id", "course")
     body = await read_body(request, EnrolIn)
-    async with services(request).sessions() as s, s.begin():
+    async with resources_of(request).sessions() as s, s.begin():
         if await repo.get_course(s, course_id=course_id) is None:
             raise not_found("course")
         users = await repo.get_users(s, user_ids=body.student_ids)
@@ -155,7 +155,7 @@ async def list_enrolments(request: Request) -> JSONResponse:
     user = await require(request, Role.ADMIN, Role.TUTOR)
     course_id = path_id(request, "course_id", "course")
     page = page_request(request, repo.ENROLMENTS_ORDER)
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         await visible_course(s, user, course_id)
         found = await repo.enrolments_page(
             s, course_id=course_id, after=page.after, limit=page.limit
@@ -179,7 +179,7 @@ async def unenrol(request: Request) -> Response:
     admin = await require(request, Role.ADMIN)
     course_id = path_id(request, "course_id", "course")
     student_id = path_id(request, "student_id", "enrolment")
-    async with services(request).sessions() as s, s.begin():
+    async with resources_of(request).sessions() as s, s.begin():
         if await repo.get_course(s, course_id=course_id) is None:
             raise not_found("course")
         if not await repo.remove_enrolment(s, course_id=course_id, student_id=student_id):
@@ -193,7 +193,7 @@ async def unenrol(request: Request) -> Response:
             detail={"student_id": str(student_id)},
         )
     # The student's open sockets in this course's lessons close now.
-    await services(request).hub.rights_changed(user_id=student_id, course_id=course_id)
+    await resources_of(request).hub.rights_changed(user_id=student_id, course_id=course_id)
     return Response(status_code=204)
 
 
@@ -201,7 +201,7 @@ async def create_lesson(request: Request) -> JSONResponse:
     user = await require(request, Role.ADMIN, Role.TUTOR)
     course_id = path_id(request, "course_id", "course")
     body = await read_body(request, LessonIn)
-    async with services(request).sessions() as s, s.begin():
+    async with resources_of(request).sessions() as s, s.begin():
         course = await visible_course(s, user, course_id)
         lesson = await repo.add_lesson(
             s,
@@ -225,7 +225,7 @@ async def list_course_lessons(request: Request) -> JSONResponse:
     course_id = path_id(request, "course_id", "course")
     page = page_request(request, repo.LESSONS_ORDER)
     statuses = choice(request, "status", [s.value for s in LessonStatus])
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         await visible_course(s, user, course_id)
         found = await repo.lessons_page(
             s,

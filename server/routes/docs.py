@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from server.api import api
+from server.api_route import api
 from server.openapi import build_openapi
 
 PAGE_DIR = Path(__file__).resolve().parent.parent / "apidocs"

@@ -9,34 +9,34 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from server.api import api
-from server.http import services
+from server.api_route import api
 from server.metrics import metrics_endpoint
+from server.request_context import resources_of
 from server.schemas import HealthOut
 
 CHECK_TIMEOUT_S = 3.0
 
 
 async def health(request: Request) -> JSONResponse:
-    svc = services(request)
+    resources = resources_of(request)
     parts: dict[str, str] = {}
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_S), svc.sessions() as s:
+        async with asyncio.timeout(CHECK_TIMEOUT_S), resources.sessions() as s:
             await s.execute(text("SELECT 1"))
         parts["database"] = "ok"
     except Exception as exc:
         parts["database"] = f"failing: {type(exc).__name__}"
-    parts["vision"] = "ok" if svc.vision.alive() else "failing: the pool is closed"
-    parts["message_queue"] = await _message_queue(svc.settings.message_queue_url)
+    parts["vision"] = "ok" if resources.vision.alive() else "failing: the pool is closed"
+    parts["message_queue"] = await _message_queue(resources.settings.message_queue_url)
     # While draining for a restart, tell load balancers to send new clients elsewhere.
-    parts["process"] = "draining" if svc.hub.draining else "ok"
+    parts["process"] = "draining" if resources.hub.draining else "ok"
     ok = all(v in ("ok", "not configured") for v in parts.values())
     return JSONResponse(
         {
             "status": "ok" if ok else "failing",
             **parts,
-            "connections": svc.hub.connection_counts,
-            "vision_pool": svc.vision.stats(),
+            "connections": resources.hub.connection_counts,
+            "vision_pool": resources.vision.stats(),
         },
         status_code=200 if ok else 503,
     )

@@ -1,4 +1,4 @@
-"""A lesson: read it, start it, end it."""
+"""Lessons: list and read them, start and end one."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server.api import PAGED, api
-from server.http import current_user, path_id, require, services
+from server.api_route import PAGED, api
+from server.errors import Problem, not_found
 from server.pagination import choice, page_body, page_request
-from server.problems import Problem, not_found
+from server.request_context import current_user, path_id, require, resources_of
 from server.routes.courses import ANY_VIEWER, STATUS
 from server.schemas import LessonOut, PageOf, lesson_out
 from storage import repositories as repo
@@ -22,7 +22,7 @@ from storage.types import utcnow
 async def lesson_for(request: Request, user: User) -> tuple[Lesson, Course]:
     """The path's lesson and its course if the caller may see them; 404 otherwise."""
     lesson_id = path_id(request, "lesson_id", "lesson")
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         found = await repo.get_lesson_with_course(s, lesson_id=lesson_id)
         if found is None:
             raise not_found("lesson")
@@ -46,7 +46,7 @@ async def list_lessons(request: Request) -> JSONResponse:
     user = await current_user(request)
     page = page_request(request, repo.LESSONS_ORDER)
     statuses = choice(request, "status", [s.value for s in LessonStatus])
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         found = await repo.lessons_page(
             s,
             viewer=user,
@@ -69,7 +69,7 @@ async def start_lesson(request: Request) -> JSONResponse:
     user, lesson, course = await _driven_lesson(request)
     if lesson.status is LessonStatus.ENDED:
         raise Problem(409, "Conflict", "the lesson has ended and cannot be started again")
-    async with services(request).sessions() as s, s.begin():
+    async with resources_of(request).sessions() as s, s.begin():
         if await repo.start_lesson(s, lesson_id=lesson.id, at=utcnow()):
             await repo.audit(
                 s,
@@ -86,9 +86,9 @@ async def end_lesson(request: Request) -> JSONResponse:
     user, lesson, course = await _driven_lesson(request)
     if lesson.status is LessonStatus.SCHEDULED:
         raise Problem(409, "Conflict", "the lesson has not started")
-    svc = services(request)
-    await svc.hub.end_lesson(lesson.id, actor_id=user.id)
-    async with svc.sessions() as s:
+    resources = resources_of(request)
+    await resources.hub.end_lesson(lesson.id, actor_id=user.id)
+    async with resources.sessions() as s:
         lesson = await _reload(s, lesson.id)
     return JSONResponse(lesson_out(lesson, course.title))
 

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.problems import Problem, not_found
+from server.errors import Problem, not_found
 
 WEB_CLIENT = Path(__file__).resolve().parents[2] / "web_client"
 PAGES = WEB_CLIENT / "pages"

@@ -7,11 +7,11 @@ import uuid
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.api import PAGED, Query, api
-from server.http import current_user, path_id, require, services
+from server.api_route import PAGED, Query, api
+from server.attendance_report import attendance_report, report_csv
+from server.errors import Problem, forbidden, not_found
 from server.pagination import page_body, page_request
-from server.problems import Problem, forbidden, not_found
-from server.reports import attendance_report, report_csv
+from server.request_context import current_user, path_id, require, resources_of
 from server.routes.lessons import lesson_for
 from server.schemas import AttendanceReport, CheckOut, PageOf
 from storage import repositories as repo
@@ -31,14 +31,14 @@ async def _readable_lesson(request: Request) -> tuple[Lesson, Course]:
 
 async def attendance(request: Request) -> JSONResponse:
     lesson, course = await _readable_lesson(request)
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         report = await attendance_report(s, lesson, course, utcnow())
     return JSONResponse(report)
 
 
 async def attendance_csv(request: Request) -> Response:
     lesson, course = await _readable_lesson(request)
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         report = await attendance_report(s, lesson, course, utcnow())
     # The byte-order mark makes spreadsheet programs read the file as UTF-8.
     body = "\ufeff" + report_csv(report)
@@ -52,7 +52,7 @@ async def attendance_csv(request: Request) -> Response:
 async def my_attendance(request: Request) -> JSONResponse:
     user = await require(request, Role.STUDENT)
     lesson, course = await lesson_for(request, user)
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         report = await attendance_report(s, lesson, course, utcnow(), only=user.id)
     return JSONResponse(report)
 
@@ -65,7 +65,7 @@ async def checks(request: Request) -> JSONResponse:
         student_id = uuid.UUID(student) if student else None
     except ValueError:
         raise Problem(422, "Unprocessable Content", "student_id: must be a user id") from None
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         found = await repo.checks_page(
             s,
             lesson_id=lesson.id,
@@ -79,7 +79,7 @@ async def checks(request: Request) -> JSONResponse:
 async def thumbnail(request: Request) -> Response:
     user = await require(request, Role.ADMIN, Role.TUTOR)
     check_id = path_id(request, "check_id", "check")
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         found = await repo.check_thumbnail(s, check_id=check_id)
         if found is None:
             raise not_found("check")

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.api import PAGED, Query, api
-from server.http import path_id, read_body, require, services
+from server.api_route import PAGED, Query, api
+from server.errors import Problem, not_found
 from server.pagination import choice, page_body, page_request
-from server.problems import Problem, not_found
+from server.request_context import path_id, read_body, require, resources_of
 from server.schemas import PageOf, UserIn, UserOut, UserPatch, user_out
 from server.security import hash_password
 from storage import repositories as repo
@@ -23,9 +23,9 @@ async def create_user(request: Request) -> JSONResponse:
     admin = await require(request, Role.ADMIN)
     body = await read_body(request, UserIn)
     password_hash = await hash_password(body.password)
-    svc = services(request)
+    resources = resources_of(request)
     try:
-        async with svc.sessions() as s, s.begin():
+        async with resources.sessions() as s, s.begin():
             if await repo.get_user_by_email(s, email=body.email) is not None:
                 raise _email_taken()
             user = await repo.add_user(
@@ -49,7 +49,7 @@ async def list_users(request: Request) -> JSONResponse:
     await require(request, Role.ADMIN)
     page = page_request(request, repo.USERS_ORDER)
     roles = choice(request, "role", [r.value for r in Role])
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         found = await repo.users_page(
             s,
             role=[Role(r) for r in roles] if roles else None,
@@ -62,7 +62,7 @@ async def list_users(request: Request) -> JSONResponse:
 async def get_user(request: Request) -> JSONResponse:
     await require(request, Role.ADMIN)
     user_id = path_id(request, "user_id", "user")
-    async with services(request).sessions() as s:
+    async with resources_of(request).sessions() as s:
         user = await _user(s, user_id)
     return JSONResponse(user_out(user))
 
@@ -76,7 +76,7 @@ async def patch_user(request: Request) -> JSONResponse:
         raise Problem(422, "Unprocessable Content", "a field may be left out, but not null")
     password_hash = await hash_password(body.password) if body.password else None
     try:
-        async with services(request).sessions() as s, s.begin():
+        async with resources_of(request).sessions() as s, s.begin():
             user = await _user(s, user_id)
             if user.id == admin.id and (body.disabled or body.role not in (None, Role.ADMIN)):
                 raise Problem(409, "Conflict", "you may not disable or demote your own account")
@@ -113,17 +113,17 @@ async def patch_user(request: Request) -> JSONResponse:
         raise _email_taken() from None
     if user.disabled:
         # A disabled account's open sockets close now, not at their next reconnect.
-        await services(request).hub.disconnect_user(user.id)
+        await resources_of(request).hub.disconnect_user(user.id)
     elif "role" in changes:
         # A tutor or an admin demoted: sockets the new role may not hold close now.
-        await services(request).hub.rights_changed(user_id=user.id)
+        await resources_of(request).hub.rights_changed(user_id=user.id)
     return JSONResponse(user_out(user))
 
 
 async def delete_user(request: Request) -> Response:
     admin = await require(request, Role.ADMIN)
     user_id = path_id(request, "user_id", "user")
-    async with services(request).sessions() as s, s.begin():
+    async with resources_of(request).sessions() as s, s.begin():
         user = await _user(s, user_id)
         if user.id == admin.id:
             raise Problem(409, "Conflict", "you may not delete your own account")
@@ -144,7 +144,7 @@ async def delete_user(request: Request) -> Response:
             target_id=str(user.id),
             detail={"email": user.email},
         )
-    await services(request).hub.disconnect_user(user_id)
+    await resources_of(request).hub.disconnect_user(user_id)
     return Response(status_code=204)
 
 

@@ -24,7 +24,7 @@ from tests.conftest import timeout
 from tests.integration.client import PASSWORD, Api, make_classroom
 
 PROBLEM = "application/problem+json"
-MAX_BODY = 1_000_000  # server/http.py MAX_BODY_BYTES, as the API documents it
+MAX_BODY = 1_000_000  # server/request_context.py MAX_BODY_BYTES, as docs/api.md documents it
 
 
 async def raw_http(base_url: str, request: bytes, *, body_chunks: Sequence[bytes] = ()) -> bytes:

@@ -1,8 +1,8 @@
 """Hostile frames: bytes that are no image, damaged files, decompression bombs, formats the
 protocol does not take, a picture too small to hold a face, and frames over the size limits.
 Each binary frame for an open prompt is answered `bad_image` with a hint and uses one attempt
-(DESIGN: up to max_frames frames per prompt); a message over the socket limit closes only the
-sender's connection."""
+(docs/protocol.md: up to max_frames frames per prompt); a message over the socket limit closes
+only the sender's connection."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Answering prompts one may not answer: none open, a flood, a replay, someone else's, too late,
-more frames than allowed, and two connections of one student racing for one prompt. DESIGN: a
-frame is only accepted as the answer to the sender's own open prompt, once, before its deadline;
-a prompt resolves once and is counted once."""
+more frames than allowed, and two connections of one student racing for one prompt.
+docs/protocol.md: a frame is only accepted as the answer to the sender's own open prompt, once,
+before its deadline; a prompt resolves once and is counted once."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Test clients written from DESIGN.md alone (the HTTP API and Socket.IO participants), and
-forged tokens for the refusal tests."""
+"""Test clients written from docs/api.md and docs/protocol.md alone (the HTTP API and the
+Socket.IO participants), and forged tokens for the refusal tests."""
 
 from __future__ import annotations
 

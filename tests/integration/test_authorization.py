@@ -19,7 +19,7 @@ import httpx
 import pytest
 from starlette.routing import Match
 
-from server.api import ApiRoute
+from server.api_route import ApiRoute
 from server.app import create_app
 from server.settings import Settings
 from tests.conftest import timeout

@@ -8,7 +8,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from server.api import ApiRoute
+from server.api_route import ApiRoute
 from server.app import create_app
 from server.routes.health import _message_queue
 from server.settings import Settings

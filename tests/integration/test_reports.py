@@ -15,7 +15,7 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from server.reports import CSV_COLUMNS
+from server.attendance_report import CSV_COLUMNS
 from storage.db import make_engine, make_sessions
 from storage.models import Check
 from tests.integration.client import Api, Participant, make_classroom

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +17,7 @@ from realtime.checks import WaveTuning
 from realtime.connections import Connection, Connections
 from realtime.frames import HELD_HINT
 from realtime.prompting import MISSED_HINT
+from realtime.rights import ACCESS_ENDED
 from realtime.rules import BUSY_DELAY_S, DEADLINE_GRACE
 from storage.models import Role
 from tests.realtime.fakes import FakeClock, Lesson, settle
@@ -222,6 +224,29 @@ async def test_draining_waits_for_a_frame_being_judged() -> None:
     lesson.vision.gate.set()
     assert (await judging)["status"] == "passed"
     assert await lesson.frames.drained(0.05)
+
+
+async def test_frames_of_a_revoked_or_expired_connection_are_refused_without_judging() -> None:
+    lesson = Lesson(2, policy=NO_CHALLENGE)
+    first, second = lesson.student_ids
+    for student in lesson.student_ids:
+        await lesson.prompter.issue(lesson.live, student)
+    revoked = lesson.connections.get("sid-0")
+    expiring = lesson.connections.get("sid-1")
+    assert revoked is not None and expiring is not None
+    revoked.revoked = True
+    expiring.expires_at = lesson.clock.now() + timedelta(seconds=2)
+
+    ack = await lesson.frames.capture(
+        "sid-0", {"prompt_id": lesson.open_prompt(first), "image": b"j"}
+    )
+    assert ack["outcome"] == "unknown_prompt" and ack["hint"] == ACCESS_ENDED
+    await lesson.clock.advance(2.0)
+    ack = await lesson.frames.capture(
+        "sid-1", {"prompt_id": lesson.open_prompt(second), "image": b"j"}
+    )
+    assert ack["outcome"] == "unknown_prompt" and ack["hint"] == ACCESS_ENDED
+    assert lesson.vision.judged == 0
 
 
 # -- check now ------------------------------------------------------------------------------

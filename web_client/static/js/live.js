@@ -7,7 +7,7 @@ const RETRY_REFUSED_MS = { unavailable: 5000, lesson_not_live: 10000 };
 /**
  * Connect to `namespace` for a lesson. `onStatus(kind, text)` hears the connection state
  * (`connecting`, `connected`, `reconnecting`, `closed`); `onRefused(code, message)` hears a
- * refusal by the server (see DESIGN's connect_error codes) and may return true to try again
+ * refusal by the server (docs/protocol.md, "Refusals") and may return true to try again
  * later. Returns the socket and a `stop()` that closes it for good.
  */
 export function joinLesson(namespace, lessonId, token, { onStatus, onRefused }) {

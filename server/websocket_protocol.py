@@ -1,11 +1,12 @@
 """uvicorn's WebSocket protocol, holding less for each idle connection.
 
-uvicorn's ``websockets-sansio`` protocol (its default) keeps, for the life of a connection, an
-``asyncio.Queue`` of incoming messages (four deques of about 600 bytes, empty or not), an
-``asyncio.Event`` (one more), and the handshake's request and response with all their headers,
-read by nobody once the connection is accepted. Here the queue and the event are
-`realtime.transport`'s smaller ones, and the handshake is let go once it is answered: a few
-KB less for each of thousands of students (bench/RESULTS.md, idle).
+uvicorn's ``websockets-sansio`` protocol (its default from uvicorn 0.50) keeps, for the life of
+a connection, an ``asyncio.Queue`` of incoming messages (four deques, empty or not), an
+``asyncio.Event`` (one more deque), and the handshake's request and response with all their
+headers, read by nobody once the connection is accepted. Here the queue and the event are
+`realtime.transport`'s smaller ones, and the handshake is let go once it is answered: less held
+for each of thousands of students (bench/RESULTS.md, idle). These are uvicorn internals:
+docs/library-internals.md.
 
 WebSocket-level keepalive pings are off in `server.serving.uvicorn_config`: Engine.IO has its
 own heartbeat (``TL_PING_INTERVAL_S``/``TL_PING_TIMEOUT_S``), which closes a silent

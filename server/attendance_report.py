@@ -46,7 +46,8 @@ async def attendance_report(
     now: datetime,
     only: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """The report as in DESIGN: one line per student, and totals. ``only`` keeps one line."""
+    """The report as docs/api.md describes it: one line per student, and totals. ``only``
+    keeps one line."""
     policy = Policy.from_stored(course.policy)
     window = live_window(lesson, now)
     live_s = (window[1] - window[0]).total_seconds() if window else 0.0

@@ -1,4 +1,4 @@
-"""Start-up data: the first admin from the environment."""
+"""The first admin, created at start-up from the environment."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from storage.models import Role
 logger = logging.getLogger(__name__)
 
 
-async def on_start(sessions: Sessions, settings: Settings) -> None:
+async def create_first_admin(sessions: Sessions, settings: Settings) -> None:
     """Create the admin named by TL_ADMIN_EMAIL/TL_ADMIN_PASSWORD when no admin exists."""
     if not settings.admin_email or not settings.admin_password:
         return

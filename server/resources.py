@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.ratelimit import FailureLimiter
+from server.login_limits import FailureLimiter
 from server.security import TokenCodec
 from server.settings import Settings
 from storage.db import Sessions
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True)
-class Services:
+class Resources:
     settings: Settings
     engine: AsyncEngine
     sessions: Sessions

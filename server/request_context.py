@@ -1,4 +1,5 @@
-"""Helpers shared by the HTTP handlers: the services, the caller, the body."""
+"""What an HTTP handler takes from its request: the server's resources, the caller, the body,
+an id from the path."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from server.problems import Problem, forbidden, not_found, unauthorized, validation_problem
+from server.errors import Problem, forbidden, not_found, unauthorized, validation_problem
+from server.resources import Resources
 from server.security import InvalidToken
-from server.services import Services
 from storage import repositories as repo
 from storage.models import Role, User
 
@@ -19,10 +20,11 @@ MAX_BODY_BYTES = 1_000_000
 M = TypeVar("M", bound=BaseModel)
 
 
-def services(request: Request) -> Services:
-    svc = request.state.services
-    assert isinstance(svc, Services)
-    return svc
+def resources_of(request: Request) -> Resources:
+    """The resources the app's lifespan made (`server.resources`)."""
+    resources = request.state.resources
+    assert isinstance(resources, Resources)
+    return resources
 
 
 async def read_body(request: Request, model: type[M]) -> M:
@@ -63,12 +65,12 @@ async def current_user(request: Request) -> User:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise unauthorized()
-    svc = services(request)
+    resources = resources_of(request)
     try:
-        claims = svc.tokens.decode(token.strip())
+        claims = resources.tokens.decode(token.strip())
     except InvalidToken:
         raise unauthorized("the token is invalid or has expired") from None
-    async with svc.sessions() as s:
+    async with resources.sessions() as s:
         user = await repo.get_user(s, user_id=claims.user_id)
     if user is None or user.disabled:
         raise unauthorized("the token's user no longer exists or is disabled")
