@@ -46,7 +46,10 @@ def _needs_review() -> ColumnElement[bool]:
         .scalar_subquery()
     )
     reviewable = Prompt.status.in_(list(CONTESTABLE)) | _different_person()
-    return reviewable & (decided_at.is_(None) | (contested_at > decided_at))
+    # Spelled out so that no branch is NULL: NOT of an unknown would drop rows from the
+    # "not waiting" list.
+    contested_since = contested_at.is_not(None) & (contested_at > decided_at)
+    return reviewable & (decided_at.is_(None) | contested_since)
 
 
 async def prompts_page(
