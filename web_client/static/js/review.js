@@ -171,7 +171,9 @@ function summary() {
 }
 
 function render() {
-  const active = document.activeElement?.id;
+  const focused = document.activeElement;
+  const active = focused?.id;
+  const caret = focused?.tagName === "TEXTAREA" ? [focused.selectionStart, focused.selectionEnd] : null;
   const all = [...prompts.values()];
   const waiting = all.filter((p) => p.needs_review);
   const decided = all.filter((p) => !p.needs_review);
@@ -180,7 +182,11 @@ function render() {
   show(ui.queueEmpty, waiting.length === 0);
   show(ui.decidedEmpty, decided.length === 0);
   setText(ui.summary, summary());
-  if (active) document.getElementById(active)?.focus();
+  const again = active ? document.getElementById(active) : null;
+  if (again) {
+    again.focus();
+    if (caret) again.setSelectionRange(...caret);
+  }
 }
 
 function upsert(prompt) {
@@ -191,9 +197,11 @@ function upsert(prompt) {
 
 async function load() {
   const all = await everyPage(api, `/api/lessons/${lessonId}/prompts`);
+  const before = JSON.stringify([...prompts.values()]);
   prompts.clear();
   for (const p of all) upsert(p);
-  render();
+  // Redraw only when something changed: a reason being typed is left alone.
+  if (JSON.stringify([...prompts.values()]) !== before || !ui.summary.textContent) render();
 }
 
 function listen(lesson) {
