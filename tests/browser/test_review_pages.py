@@ -91,3 +91,39 @@ def test_a_contested_no_face_check_is_accepted_and_the_student_turns_present(
     assert me["students"][0]["status"] == "present"
     assert me["students"][0]["reviewed"] == {"accepted": 1, "upheld": 0, "pending": 0}
     page.screenshot(path=tmp_path / "student-accepted.png", full_page=True)
+
+
+def test_a_decision_reaches_an_open_dashboard_live(
+    api: Api,
+    base_url: str,
+    browser_with: Callable[[Camera], Browser],
+    tabs: list[Tab],
+) -> None:
+    room = api.classroom(["Omar Haddad"], policy=POLICY)
+    (omar,) = room.students
+    tutor = open_dashboard(browser_with("face"), base_url, room)
+    tabs.append(tutor)
+    student = join_lesson(browser_with("wall"), base_url, room, omar)
+    tabs.append(student)
+    dashboard = tutor.page
+    dashboard.evaluate("window.notReloaded = true")
+    dashboard.get_by_role("button", name="Check everyone now").click()
+    row = roster_row(dashboard, omar)
+    expect(row).to_have_attribute("data-state", "flagged", timeout=ms(30))
+    expect(dashboard.locator("#review-count")).to_have_text(" (1 waiting)", timeout=ms(15))
+
+    (flagged,) = api.call(
+        "GET", f"/api/lessons/{room.lesson_id}/prompts?needs_review=true", room.tutor.token
+    )["items"]
+    api.call(
+        "POST",
+        f"/api/prompts/{flagged['id']}/review",
+        room.tutor.token,
+        {"decision": "accept", "reason": "seen on the video call"},
+        expect=201,
+    )
+    mark = row.locator(".timeline .mark.failed")
+    expect(mark).to_have_attribute("data-review", "accepted", timeout=ms(15))
+    expect(mark).to_have_attribute("title", re.compile("accepted on review"))
+    expect(dashboard.locator("#review-count")).to_have_text("")
+    assert dashboard.evaluate("window.notReloaded") is True
