@@ -21,6 +21,7 @@ from realtime.events import NoEvents
 from realtime.frames import Frames
 from realtime.live import LiveLesson
 from realtime.prompting import Prompter
+from realtime.rights import Rights
 from realtime.rules import Classroom, Track
 from realtime.tasks import TaskSet
 from storage.models import Role
@@ -256,6 +257,8 @@ class Lesson:
             vision=self.vision,
             events=self.events,
             tasks=self.tasks,
+            # Frames ask only may_send(), which reads no database.
+            rights=Rights(clock=self.clock, sessions=None),  # type: ignore[arg-type]
         )
         self.checks = CheckNow(
             clock=self.clock,
