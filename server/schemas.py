@@ -308,6 +308,7 @@ class CheckOut(Out):
     student_name: str
     received_at: datetime
     outcome: str
+    hint: str | None
     face_count: int
     score: float | None
     yaw: float | None
