@@ -34,8 +34,9 @@ class Decision(enum.StrEnum):
 
 
 def reviewable(status: PromptStatus, outcomes: Iterable[str]) -> bool:
-    """A failed or missed prompt, or any prompt with a ``different_person`` frame."""
-    return status in CONTESTABLE or DIFFERENT_PERSON in outcomes
+    """A failed or missed prompt, or a passed one with a ``different_person`` frame (an open
+    or cancelled prompt has nothing to decide)."""
+    return status in CONTESTABLE or (status is PromptStatus.PASSED and DIFFERENT_PERSON in outcomes)
 
 
 def contestable(status: PromptStatus) -> bool:
@@ -51,7 +52,7 @@ def counted_status(
     status: PromptStatus, decision: Decision | None, *, different_person: bool
 ) -> PromptStatus:
     """What a prompt counts as in the attendance decision, given its newest decision."""
-    if decision is Decision.ACCEPT and status is not PromptStatus.CANCELLED:
+    if decision is Decision.ACCEPT and status in CONTESTABLE:
         return PromptStatus.PASSED
     if decision is Decision.UPHOLD and different_person and status is PromptStatus.PASSED:
         return PromptStatus.FAILED
@@ -90,7 +91,7 @@ class ReviewedPrompt:
 
     @property
     def reviewable(self) -> bool:
-        return self.status in CONTESTABLE or self.different_person
+        return reviewable(self.status, [DIFFERENT_PERSON] if self.different_person else [])
 
     @property
     def counted(self) -> PromptStatus:

@@ -45,7 +45,9 @@ def _needs_review() -> ColumnElement[bool]:
         .where(PromptContest.prompt_id == Prompt.id)
         .scalar_subquery()
     )
-    reviewable = Prompt.status.in_(list(CONTESTABLE)) | _different_person()
+    reviewable = Prompt.status.in_(list(CONTESTABLE)) | (
+        (Prompt.status == PromptStatus.PASSED) & _different_person()
+    )
     # Spelled out so that no branch is NULL: NOT of an unknown would drop rows from the
     # "not waiting" list.
     contested_since = contested_at.is_not(None) & (contested_at > decided_at)

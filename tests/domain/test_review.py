@@ -32,6 +32,7 @@ P = PromptStatus
         (P.FAILED, [DIFFERENT_PERSON], True, True),
         (P.CANCELLED, [], False, False),
         (P.PENDING, ["no_face"], False, False),
+        (P.PENDING, [DIFFERENT_PERSON], False, False),  # still open: nothing to decide yet
     ],
 )
 def test_what_may_be_reviewed_and_contested(
