@@ -78,20 +78,29 @@ def connected_seconds(
 
 
 def decide_attendance(
-    counts: Counts, connected_s: float, live_s: float, policy: Policy
+    counts: Counts,
+    connected_s: float,
+    live_s: float,
+    policy: Policy,
+    *,
+    identity_unreviewed: bool = False,
 ) -> Attendance:
     """A whole lesson's verdict for one student, by the course's stated policy.
 
     present: passed/resolved >= present_ratio and connected >= present_connected_ratio of
     the live time; partial: passed/resolved >= partial_ratio; absent otherwise. A student
-    who answered no prompt is absent, never present.
+    who answered no prompt is absent, never present. ``counts`` are the reviewed ones
+    (``domain.review``); a student with a frame of someone else that no one has reviewed yet
+    (``identity_unreviewed``) is at most partial.
     """
     ratio = counts.ratio
     if ratio is None or counts.passed == 0:
         return Attendance.ABSENT
     connected_ratio = connected_s / live_s if live_s > 0 else 0.0
-    if _at_least(ratio, policy.present_ratio) and _at_least(
-        connected_ratio, policy.present_connected_ratio
+    if (
+        _at_least(ratio, policy.present_ratio)
+        and _at_least(connected_ratio, policy.present_connected_ratio)
+        and not identity_unreviewed
     ):
         return Attendance.PRESENT
     if _at_least(ratio, policy.partial_ratio):

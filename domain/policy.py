@@ -23,6 +23,7 @@ class Policy:
     partial_ratio: float = 0.5
     evidence: str = "none"
     retention_days: int = 30
+    contest_days: int = 7
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> Policy:

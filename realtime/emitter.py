@@ -11,7 +11,8 @@ surely on this process skip that round trip (``ignore_queue``):
 - "lesson ended", which each process tells its own sockets, so it always arrives before the
   socket closes.
 
-Tutors' attendance updates go through the queue: a tutor may be connected to another process.
+Tutors' attendance updates go through the queue: a tutor may be connected to another process;
+so do reviews and contests (``review``), which arrive over HTTP at any process.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class Emitter(Protocol):
 
     async def lesson_ended(self, lesson_id: uuid.UUID) -> None:
         """To this process's students and tutors of the lesson."""
+
+    async def review_changed(
+        self, lesson_id: uuid.UUID, student_id: str, payload: dict[str, Any]
+    ) -> None:
+        """A prompt's review or contest, to the lesson's tutors and the student, on every
+        process."""
 
     async def join_student(self, sid: str, lesson_id: uuid.UUID, student_id: str) -> None: ...
 
@@ -105,6 +112,15 @@ class SocketEmitter:
             room=tutors_room(lesson_id),
             namespace=TUTOR_NS,
             ignore_queue=True,
+        )
+
+    async def review_changed(
+        self, lesson_id: uuid.UUID, student_id: str, payload: dict[str, Any]
+    ) -> None:
+        # Through the queue: the change is made over HTTP, on any process.
+        await self.sio.emit("review", payload, room=tutors_room(lesson_id), namespace=TUTOR_NS)
+        await self.sio.emit(
+            "review", payload, room=student_room(lesson_id, student_id), namespace=STUDENT_NS
         )
 
     async def join_student(self, sid: str, lesson_id: uuid.UUID, student_id: str) -> None:

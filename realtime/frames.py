@@ -226,6 +226,7 @@ class Frames:
             "sharpness": verdict.sharpness,
             "frame_sha256": verdict.sha256,
             "detector_version": verdict.detector_version,
+            "hint": verdict.hint[:300] if verdict.hint else None,
             "thumbnail": await self._evidence(live, image, passed=verdict.passed),
         }
         logger.info(

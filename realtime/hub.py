@@ -266,6 +266,13 @@ class LessonHub:
         """Close every connection of a user (disabled or deleted), on every process."""
         return await self.parts.control.disconnect_user(user_id)
 
+    async def review_changed(
+        self, lesson_id: uuid.UUID, student_id: uuid.UUID, payload: dict[str, Any]
+    ) -> None:
+        """A prompt was reviewed or contested: tell the lesson's open dashboards and the
+        student, whichever process they are on (works before :meth:`start` too)."""
+        await self.emitter.review_changed(lesson_id, str(student_id), payload)
+
     async def rights_changed(
         self, *, user_id: uuid.UUID | None = None, course_id: uuid.UUID | None = None
     ) -> int:

@@ -25,7 +25,18 @@ from server.login_limits import FailureLimiter
 from server.metrics import Metrics, TimingMiddleware
 from server.purge import purge_periodically
 from server.resources import Resources
-from server.routes import audit, auth, courses, docs, health, lessons, pages, reports, users
+from server.routes import (
+    audit,
+    auth,
+    courses,
+    docs,
+    health,
+    lessons,
+    pages,
+    reports,
+    reviews,
+    users,
+)
 from server.security import TokenCodec
 from server.settings import Settings
 from storage.db import make_engine, make_sessions
@@ -149,6 +160,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
         *courses.routes,
         *lessons.routes,
         *reports.routes,
+        *reviews.routes,
         *audit.routes,
         *health.routes,
         *docs.routes,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.attendance import Counts, connected_seconds, decide_attendance
 from domain.policy import Policy
+from domain.review import ReviewCounts, ReviewedPrompt
 from domain.statuses import Attendance
 from server.schemas import lesson_out
 from storage import repositories as repo
@@ -29,6 +30,9 @@ CSV_COLUMNS = [
     "passed",
     "failed",
     "missed",
+    "accepted",
+    "upheld",
+    "pending_review",
 ]
 
 
@@ -54,23 +58,35 @@ async def attendance_report(
     students = await repo.report_students(s, course_id=course.id, lesson_id=lesson.id)
     if only is not None:
         students = [u for u in students if u.id == only]
-    statuses = await repo.prompt_statuses(s, lesson_id=lesson.id, student_id=only)
+    prompts = await repo.reviewed_prompts(s, lesson_id=lesson.id, student_id=only)
     intervals = await repo.presence(s, lesson_id=lesson.id, student_id=only)
 
     lines = []
     totals = Counts()
+    reviewed_totals = ReviewCounts()
     tally = dict.fromkeys(Attendance, 0)
     for student in students:
-        counts = Counts.from_statuses(statuses.get(student.id, []))
+        mine = prompts.get(student.id, [])
+        # As judged (the checks' verdicts) for the record; as reviewed for the decision.
+        judged = Counts.from_statuses(p.status for p in mine)
+        counts = Counts.from_statuses(p.counted for p in mine)
+        reviewed = _reviewed(mine)
+        reviewed_totals.merge(reviewed)
         connected = (
             connected_seconds(intervals.get(student.id, []), window[0], window[1])
             if window
             else 0.0
         )
-        status = decide_attendance(counts, connected, live_s, policy)
+        status = decide_attendance(
+            counts,
+            connected,
+            live_s,
+            policy,
+            identity_unreviewed=any(p.identity_unreviewed for p in mine),
+        )
         tally[status] += 1
         for name in ("issued", "passed", "failed", "missed"):
-            setattr(totals, name, getattr(totals, name) + getattr(counts, name))
+            setattr(totals, name, getattr(totals, name) + getattr(judged, name))
         lines.append(
             {
                 "student_id": str(student.id),
@@ -80,7 +96,8 @@ async def attendance_report(
                 "ratio": _round(counts.ratio),
                 "connected_seconds": round(connected, 1),
                 "connected_ratio": _round(connected / live_s) if live_s > 0 else None,
-                "checks": _counts(counts),
+                "checks": _counts(judged),
+                "reviewed": _review_counts(reviewed),
             }
         )
     return {
@@ -92,6 +109,7 @@ async def attendance_report(
             "students": len(lines),
             **{a.value: n for a, n in tally.items()},
             "checks": _counts(totals),
+            "reviewed": _review_counts(reviewed_totals),
         },
         "students": lines,
     }
@@ -104,7 +122,13 @@ def report_csv(report: dict[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for line in report["students"]:
-        flat = {**line, **line["checks"]}
+        flat = {
+            **line,
+            **line["checks"],
+            "accepted": line["reviewed"]["accepted"],
+            "upheld": line["reviewed"]["upheld"],
+            "pending_review": line["reviewed"]["pending"],
+        }
         writer.writerow(
             [_cell(flat[c]) if c in ("name", "email") else _plain(flat[c]) for c in CSV_COLUMNS]
         )
@@ -118,6 +142,18 @@ def _counts(counts: Counts) -> dict[str, int]:
         "failed": counts.failed,
         "missed": counts.missed,
     }
+
+
+def _reviewed(prompts: list[ReviewedPrompt]) -> ReviewCounts:
+    counts = ReviewCounts()
+    for prompt in prompts:
+        if prompt.reviewable:
+            counts.add(prompt.decision)
+    return counts
+
+
+def _review_counts(counts: ReviewCounts) -> dict[str, int]:
+    return {"accepted": counts.accepted, "upheld": counts.upheld, "pending": counts.pending}
 
 
 def _round(value: float | None) -> float | None:

@@ -72,6 +72,8 @@ class PolicyIn(Body):
     partial_ratio: float = Field(default=0.5, ge=0, le=1)
     evidence: Literal["none", "failures", "all"] = "none"
     retention_days: int = Field(default=30, ge=1, le=3_650)
+    # Days after the lesson's end in which a student may contest a failed or missed check.
+    contest_days: int = Field(default=7, ge=0, le=365)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -112,6 +114,7 @@ class PolicyPatch(Body):
     partial_ratio: float | None = None
     evidence: Literal["none", "failures", "all"] | None = None
     retention_days: int | None = None
+    contest_days: int | None = None
 
 
 class UserPatch(Body):
@@ -138,6 +141,25 @@ class LessonIn(Body):
         if self.scheduled_end <= self.scheduled_start:
             raise ValueError("scheduled_end must be after scheduled_start")
         return self
+
+
+def _text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_text)]
+
+
+class ReviewIn(Body):
+    decision: Literal["accept", "uphold"]
+    reason: Text
+
+
+class ContestIn(Body):
+    message: Text
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -243,6 +265,12 @@ class CheckCounts(Out):
     missed: int
 
 
+class ReviewCountsOut(Out):
+    accepted: int
+    upheld: int
+    pending: int
+
+
 class AttendanceLine(Out):
     student_id: uuid.UUID
     name: str
@@ -252,6 +280,7 @@ class AttendanceLine(Out):
     connected_seconds: float
     connected_ratio: float | None
     checks: CheckCounts
+    reviewed: ReviewCountsOut
 
 
 class AttendanceTotals(Out):
@@ -260,6 +289,7 @@ class AttendanceTotals(Out):
     partial: int
     absent: int
     checks: CheckCounts
+    reviewed: ReviewCountsOut
 
 
 class AttendanceReport(Out):
@@ -278,6 +308,7 @@ class CheckOut(Out):
     student_name: str
     received_at: datetime
     outcome: str
+    hint: str | None
     face_count: int
     score: float | None
     yaw: float | None
@@ -287,6 +318,60 @@ class CheckOut(Out):
     frame_sha256: str
     detector_version: str
     has_thumbnail: bool
+
+
+class FrameOut(Out):
+    check_id: uuid.UUID
+    received_at: datetime
+    outcome: str
+    hint: str | None
+    face_count: int
+    has_thumbnail: bool
+    # From the identity check, where the server has one.
+    identity: str | None = None
+    identity_distance: float | None = None
+    identity_model: str | None = None
+
+
+class DecisionOut(Out):
+    decision: Literal["accept", "uphold"]
+    reason: str
+    reviewer_id: uuid.UUID | None
+    reviewer_name: str | None
+    at: datetime
+
+
+class ReviewOut(Out):
+    state: Literal["not_needed", "pending", "accepted", "upheld"]
+    decision: DecisionOut | None
+    history: list[DecisionOut]
+
+
+class ContestOut(Out):
+    message: str
+    at: datetime
+
+
+class PromptOut(Out):
+    id: str
+    lesson_id: uuid.UUID
+    student_id: uuid.UUID
+    student_name: str
+    issued_at: datetime
+    deadline: datetime
+    resolved_at: datetime | None
+    challenge: str
+    status: Literal["pending", "passed", "failed", "missed", "cancelled"]
+    counts_as: Literal["pending", "passed", "failed", "missed", "cancelled"]
+    frames: list[FrameOut]
+    identity: Literal["matched", "mismatch", "inconclusive"] | None
+    different_person: bool
+    reviewable: bool
+    needs_review: bool
+    review: ReviewOut
+    contest: ContestOut | None
+    contestable: bool
+    contest_deadline: datetime | None
 
 
 class AuditOut(Out):

@@ -204,8 +204,44 @@ class Check(Base):
     sharpness: Mapped[float | None] = mapped_column(Float)
     frame_sha256: Mapped[str] = mapped_column(String(64))
     detector_version: Mapped[str] = mapped_column(String(80))
+    # The sentence the student was shown with this frame's verdict, for a later review.
+    hint: Mapped[str | None] = mapped_column(String(300))
     # Only when the course's evidence policy asks for it; never by default.
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+
+
+class PromptReview(Base):
+    """A person's decision on a prompt's verdict. Append-only: a changed mind is a new row,
+    the newest counting; the prompt's own verdict is never changed."""
+
+    __tablename__ = "prompt_reviews"
+    __table_args__ = (Index("ix_prompt_reviews_lesson_created", "lesson_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    prompt_id: Mapped[str] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"), index=True)
+    # Denormalised from the prompt: a lesson's reviews are read together for its report.
+    lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(2000))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PromptContest(Base):
+    """A student's objection to a prompt's verdict, with their message. One per prompt."""
+
+    __tablename__ = "prompt_contests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    prompt_id: Mapped[str] = mapped_column(
+        ForeignKey("prompts.id", ondelete="CASCADE"), unique=True
+    )
+    lesson_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lessons.id", ondelete="CASCADE"), index=True
+    )
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    message: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEntry(Base):

@@ -105,6 +105,7 @@ def _check_out(row: tuple[Check, str, bool]) -> dict[str, object]:
         "student_name": name,
         "received_at": check.received_at.isoformat(),
         "outcome": check.outcome,
+        "hint": check.hint,
         "face_count": check.face_count,
         "score": check.score,
         "yaw": check.yaw,

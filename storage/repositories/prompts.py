@@ -165,7 +165,7 @@ def _last_checks(*, student: bool) -> Select[uuid.UUID, str, datetime]:
 
 
 async def add_check(s: AsyncSession, **fields: Any) -> None:
-    await s.execute(_ADD_CHECK, {"id": uuid.uuid4(), "thumbnail": None, **fields})
+    await s.execute(_ADD_CHECK, {"id": uuid.uuid4(), "thumbnail": None, "hint": None, **fields})
 
 
 CHECKS_ORDER = Order([Check.received_at, Check.id])

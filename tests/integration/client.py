@@ -132,7 +132,7 @@ class Participant:
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
-        for name in ("prompt", "verdict", "lesson_ended", "roster", "attendance"):
+        for name in ("prompt", "verdict", "lesson_ended", "roster", "attendance", "review"):
             self.client.on(name, self._recorder(name), namespace=self.namespace)
         self.client.on("connect_error", self._refused, namespace=self.namespace)
         self.client.on("disconnect", self._recorder("disconnect"), namespace=self.namespace)

@@ -9,6 +9,7 @@ answer is also checked against the response schema the OpenAPI document publishe
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,11 +20,15 @@ import httpx
 import pytest
 from starlette.routing import Match
 
+from domain.statuses import PromptStatus
 from server.api_route import ApiRoute
 from server.app import create_app
 from server.settings import Settings
+from storage import repositories as repo
+from storage.db import make_engine, make_sessions
 from tests.conftest import timeout
 from tests.integration.client import PASSWORD, Api, Participant, make_classroom
+from tests.integration.server import database_url_for
 from tests.integration.test_lesson_loop import prompted
 from tests.vision.images import face_jpeg
 
@@ -57,6 +62,34 @@ class World:
         body = {"student_ids": [student]}
         self.admin("POST", f"/api/courses/{self.ids['course']}/enrollments", body, expect=201)
         return student
+
+    def fresh_failed_prompt(self) -> str:
+        """A failed prompt of the course's student in the live lesson, written as the lesson
+        loop writes one (the loop itself has its own tests)."""
+        prompt_id = secrets.token_urlsafe(16)
+
+        async def write() -> None:
+            engine = make_engine(database_url_for(self.url))
+            try:
+                async with make_sessions(engine)() as s, s.begin():
+                    now = datetime.now(UTC)
+                    await repo.add_prompt(
+                        s,
+                        prompt_id=prompt_id,
+                        lesson_id=uuid.UUID(self.ids["lesson"]),
+                        student_id=uuid.UUID(self.ids["student"]),
+                        issued_at=now - timedelta(seconds=20),
+                        deadline=now - timedelta(seconds=5),
+                        challenge="none",
+                    )
+                    await repo.resolve_prompt(
+                        s, prompt_id=prompt_id, status=PromptStatus.MISSED, at=now
+                    )
+            finally:
+                await engine.dispose()
+
+        asyncio.run(write())
+        return prompt_id
 
     def fresh_live_lesson(self) -> str:
         lesson = self.admin(
@@ -236,6 +269,26 @@ ROWS = [
         "/api/checks/{check}/thumbnail",
         only({"admin": 200, "tutor": 200}, student=403, other_student=403, other_tutor=404),
     ),
+    row("GET", "/api/lessons/{lesson}/prompts", COURSE_READERS),
+    row(
+        "GET",
+        "/api/lessons/{lesson}/prompts/me",
+        only({"student": 200}, other_student=404, tutor=403, other_tutor=403, admin=403),
+    ),
+    row(
+        "POST",
+        "/api/prompts/{flagged}/review",
+        only({"admin": 201, "tutor": 201}, student=403, other_student=403, other_tutor=404),
+        body=lambda w: {"decision": "uphold", "reason": "no picture came"},
+        target=lambda w: {"flagged": w.fresh_failed_prompt()},
+    ),
+    row(
+        "POST",
+        "/api/prompts/{flagged}/contest",
+        only({"student": 201}, other_student=404, tutor=403, other_tutor=403, admin=403),
+        body=lambda w: {"message": "my connection dropped"},
+        target=lambda w: {"flagged": w.fresh_failed_prompt()},
+    ),
     row("GET", "/api/audit", ADMIN_ONLY),
 ]
 CASES = [
@@ -318,6 +371,7 @@ def _template(path: str) -> str:
         ("GET", "/api/courses/{x}/lessons"),
         ("GET", "/api/lessons/{x}"),
         ("GET", "/api/lessons/{x}/attendance"),
+        ("GET", "/api/lessons/{x}/prompts"),
         ("GET", "/api/checks/{x}/thumbnail"),
         ("DELETE", "/api/courses/{x}/enrollments/{x}"),
     ],

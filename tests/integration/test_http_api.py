@@ -174,9 +174,11 @@ async def test_course_policy_defaults_and_validation(api: Api) -> None:
         "partial_ratio": 0.5,
         "evidence": "none",
         "retention_days": 30,
+        "contest_days": 7,
     }
     bad = [
         ({"deadline_s": 0}, "policy.deadline_s"),
+        ({"contest_days": -1}, "policy.contest_days"),
         ({"evidence": "video"}, "policy.evidence"),
         ({"interval_min_s": 200, "interval_max_s": 100}, "policy"),
         ({"every_s": 5}, "policy.every_s"),

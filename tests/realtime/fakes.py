@@ -115,6 +115,12 @@ class RecordingEmitter:
     async def lesson_ended(self, lesson_id: uuid.UUID) -> None:
         self.sent.append(("lesson", lesson_id, "lesson_ended", {"lesson_id": str(lesson_id)}))
 
+    async def review_changed(
+        self, lesson_id: uuid.UUID, student_id: str, payload: dict[str, Any]
+    ) -> None:
+        self.sent.append(("tutors", lesson_id, "review", payload))
+        self.sent.append(("student", student_id, "review", payload))
+
     async def join_student(self, sid: str, lesson_id: uuid.UUID, student_id: str) -> None:
         pass
 

@@ -19,6 +19,8 @@ const ui = {
   upcoming: $("#upcoming-list"),
   upcomingEmpty: $("#upcoming-empty"),
   more: $("#more"),
+  past: $("#past-list"),
+  pastEmpty: $("#past-empty"),
 };
 
 const next = safeNext(new URLSearchParams(location.search).get("next"));
@@ -68,11 +70,22 @@ async function signIn(event) {
 
 function lessonLink(lesson, role) {
   const student = role === "student";
-  const href = `/${student ? "student" : "tutor"}/lessons/${encodeURIComponent(lesson.id)}`;
-  const when =
-    lesson.status === "live"
+  const ended = lesson.status === "ended";
+  const page = `/${student ? "student" : "tutor"}/lessons/${encodeURIComponent(lesson.id)}`;
+  // After the lesson: a student reads their checks, a tutor decides the flagged ones.
+  const href = ended && !student ? `${page}/review` : page;
+  const when = ended
+    ? `ended ${dateTime(lesson.ended_at || lesson.scheduled_end)}`
+    : lesson.status === "live"
       ? `live since ${dateTime(lesson.started_at || lesson.scheduled_start)}`
       : `starts ${dateTime(lesson.scheduled_start)}`;
+  const action = ended
+    ? student
+      ? "Your checks"
+      : "Review checks"
+    : student
+      ? "Join"
+      : "Open dashboard";
   return el(
     "li",
     { class: "lesson", dataset: { lessonId: lesson.id, status: lesson.status } },
@@ -86,7 +99,7 @@ function lessonLink(lesson, role) {
     el("span", { class: "muted", text: when }),
     el("span", {
       class: "lesson-action",
-      text: student ? "Join" : "Open dashboard",
+      text: action,
       "aria-hidden": "true",
     }),
   );
@@ -106,6 +119,15 @@ async function loadLessons(role) {
   show(ui.upcomingEmpty, ui.upcoming.children.length === 0);
 }
 
+async function loadPast(role) {
+  // The most recent first; one page is enough to reach last weeks' lessons.
+  const page = await api(`/api/lessons?${new URLSearchParams({ status: "ended", limit: "200" })}`);
+  const newest = (a, b) =>
+    String(b.ended_at || b.scheduled_end).localeCompare(String(a.ended_at || a.scheduled_end));
+  ui.past.replaceChildren(...[...page.items].sort(newest).slice(0, 20).map((l) => lessonLink(l, role)));
+  show(ui.pastEmpty, ui.past.children.length === 0);
+}
+
 async function showLessons() {
   const { user } = session();
   show(ui.login, false);
@@ -118,6 +140,7 @@ async function showLessons() {
   cursor = null;
   try {
     await loadLessons(user.role);
+    await loadPast(user.role);
     notice(ui.message, "");
   } catch (error) {
     notice(ui.message, `Your lessons could not be loaded: ${error.message}`, "error");

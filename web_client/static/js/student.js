@@ -3,6 +3,7 @@ import { api, lessonIdFromPath, requireSession, showSignedIn, signInAgain } from
 import { cameraProblem, grabJpeg, startCamera, stopCamera } from "./camera.js";
 import { $, el, notice, setText, show } from "./dom.js";
 import { joinLesson } from "./live.js";
+import { showMyChecks } from "./mychecks.js";
 import { CHALLENGE_WORDS, REFUSALS, STUDENT_OUTCOME } from "./words.js";
 
 // Time to read the instruction (and to turn, for a challenge) before the first picture.
@@ -351,11 +352,12 @@ function lessonEnded() {
   show(ui.consent, false);
   cameraMessage("");
   setConnection("ended", "Lesson ended");
-  notice(ui.message, "The lesson has ended. Thank you — you can close this page.", "info");
+  notice(ui.message, "The lesson has ended. Thank you — your checks are below.", "info");
   if (!["verified", "flagged"].includes(ui.myState.dataset.state)) {
     setMyState("ended", "No more checks: the lesson is over.");
   }
   refreshCounts();
+  showMyChecks(lessonId);
 }
 
 function refused(code, message) {
@@ -459,6 +461,7 @@ async function main() {
     state.ended = true;
     setConnection("ended", "Lesson ended");
     notice(ui.message, "The lesson has ended.", "info");
+    showMyChecks(lessonId);
     return;
   }
   let policy = null;

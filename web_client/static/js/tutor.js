@@ -1,5 +1,6 @@
 // The tutor's dashboard: the whole class, live, with "check now" and "end lesson".
 import { api, lessonIdFromPath, requireSession, showSignedIn, signInAgain } from "./api.js";
+import { everyPage } from "./checks.js";
 import { $, ago, clock, el, notice, percent, setText, show } from "./dom.js";
 import { joinLesson } from "./live.js";
 import { CAMERA_WORDS, REFUSALS, STATE_LABELS, STATE_ORDER, outcomeWords } from "./words.js";
@@ -26,6 +27,8 @@ const ui = {
   dialog: $("#end-dialog"),
   endCancel: $("#end-cancel"),
   endConfirm: $("#end-confirm"),
+  reviewLink: $("#review-link"),
+  reviewCount: $("#review-count"),
 };
 
 const lessonId = lessonIdFromPath();
@@ -36,6 +39,7 @@ const state = {
   live: false, // connected and the lesson is live
   ended: false,
   students: new Map(), // student id -> { data, row, cells, timeline, earlier }
+  historyLoaded: false,
 };
 
 // -- the class list -----------------------------------------------------------------------
@@ -75,21 +79,84 @@ function renderTimeline(entry) {
   }
   for (const item of entry.timeline) {
     const symbol = { passed: "✓", failed: "✗", missed: "–", gap: "…" }[item.result];
+    const reviewed = REVIEW_WORDS[item.review] ?? "";
     const words =
       item.result === "gap"
         ? `${item.count} result${item.count === 1 ? "" : "s"} while reconnecting`
         : `${item.result}${item.outcome && item.result !== "missed" ? ` (${outcomeWords(item.outcome)})` : ""}` +
-          (item.at ? ` at ${clock(item.at)}` : "");
+          (item.at ? ` at ${clock(item.at)}` : "") +
+          reviewed;
     list.append(
       el(
         "li",
-        { class: `mark ${item.result}`, title: words, dataset: { outcome: item.outcome ?? "" } },
+        {
+          class: `mark ${item.result}${item.review === "accepted" ? " accepted" : ""}`,
+          title: words,
+          dataset: { outcome: item.outcome ?? "", review: item.review ?? "" },
+        },
         el("span", { "aria-hidden": "true", text: symbol }),
         el("span", { class: "visually-hidden", text: words }),
       ),
     );
   }
   return list;
+}
+
+const REVIEW_WORDS = {
+  pending: " — waiting for review",
+  accepted: " — accepted on review",
+  upheld: " — upheld on review",
+};
+
+function timelineItem(prompt) {
+  return {
+    result: prompt.status,
+    outcome: prompt.frames.at(-1)?.outcome,
+    at: prompt.resolved_at,
+    promptId: prompt.id,
+    review: prompt.review.state === "not_needed" ? undefined : prompt.review.state,
+  };
+}
+
+/** Every check of the lesson so far, from the server: a dashboard opened late sees them all. */
+async function loadHistory() {
+  const prompts = await everyPage(api, `/api/lessons/${lessonId}/prompts`);
+  const byStudent = new Map();
+  for (const p of prompts) {
+    if (!["passed", "failed", "missed"].includes(p.status)) continue;
+    if (!byStudent.has(p.student_id)) byStudent.set(p.student_id, []);
+    byStudent.get(p.student_id).push(timelineItem(p));
+  }
+  for (const [id, entry] of state.students) {
+    const items = byStudent.get(id) ?? [];
+    entry.earlier = Math.max(0, items.length - TIMELINE_MAX);
+    entry.timeline = items.slice(-TIMELINE_MAX);
+    renderStudent(entry);
+  }
+}
+
+async function refreshReviewCount() {
+  try {
+    const waiting = await everyPage(api, `/api/lessons/${lessonId}/prompts?needs_review=true`);
+    setText(ui.reviewCount, waiting.length ? ` (${waiting.length} waiting)` : "");
+    ui.reviewLink.dataset.waiting = String(waiting.length);
+  } catch {
+    // the count is a convenience; the review page itself says what is waiting
+  }
+}
+
+function onReview(prompt) {
+  if (!prompt || typeof prompt.id !== "string") return;
+  refreshReviewCount();
+  const entry = state.students.get(prompt.student_id);
+  const item = entry?.timeline.find((i) => i.promptId === prompt.id);
+  if (item) {
+    Object.assign(item, timelineItem(prompt));
+    renderStudent(entry);
+  } else if (entry) {
+    // A result that arrived live (the timeline does not know its prompt yet): reload them all.
+    loadHistory().catch(() => {});
+  }
 }
 
 function renderStudent(entry) {
@@ -204,10 +271,23 @@ function onRoster(roster) {
   for (const student of roster.students) ui.body.append(state.students.get(student.student_id).row);
   ui.table.removeAttribute("aria-busy");
   renderTotals();
+  if (!state.historyLoaded) {
+    state.historyLoaded = true;
+    loadHistory().catch(() => {
+      state.historyLoaded = false; // try again with the next class list
+    });
+  }
+}
+
+function flaggedCount(checks) {
+  return (checks?.failed ?? 0) + (checks?.missed ?? 0);
 }
 
 function onAttendance(student) {
   if (!student || typeof student.student_id !== "string") return;
+  const before = state.students.get(student.student_id)?.data.checks;
+  // A new failed or missed check waits for review.
+  if (flaggedCount(student.checks) > flaggedCount(before)) refreshReviewCount();
   upsert(student);
   renderTotals();
 }
@@ -393,6 +473,7 @@ function connect() {
   socket.on("roster", onRoster);
   socket.on("attendance", onAttendance);
   socket.on("lesson_ended", lessonEnded);
+  socket.on("review", onReview);
 }
 
 async function main() {
@@ -422,6 +503,8 @@ async function main() {
   setText(ui.title, state.lesson.title);
   setText(ui.course, state.lesson.course_title ?? "");
   document.title = `${state.lesson.title} — dashboard — Trust Lesson Live`;
+  ui.reviewLink.href = `/tutor/lessons/${lessonId}/review`;
+  refreshReviewCount();
   if (state.lesson.status === "live") connect();
   else describeStatus();
 }
