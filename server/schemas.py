@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from realtime.rules import Policy
-from storage.models import Course, Lesson, Role, User
+from storage.models import Course, FaceTemplate, Lesson, Role, User
 
 T = TypeVar("T")
 
@@ -72,6 +72,9 @@ class PolicyIn(Body):
     partial_ratio: float = Field(default=0.5, ge=0, le=1)
     evidence: Literal["none", "failures", "all"] = "none"
     retention_days: int = Field(default=30, ge=1, le=3_650)
+    # Which prompts compare the face with the enrolled template (identity.policy).
+    identity: Literal["off", "sampled", "every"] = "sampled"
+    identity_probability: float = Field(default=0.34, ge=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -84,7 +87,8 @@ class PolicyIn(Body):
         return self
 
     def to_rules(self) -> Policy:
-        return Policy(**self.model_dump())
+        # The identity fields are read by identity.policy.IdentityPolicy, not the rules.
+        return Policy.from_stored(self.model_dump())
 
 
 class CourseIn(Body):
@@ -95,6 +99,10 @@ class CourseIn(Body):
 
 class EnrolIn(Body):
     student_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=1000)]
+
+
+class ReasonIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(str.strip)]
 
 
 class PolicyPatch(Body):
@@ -112,6 +120,8 @@ class PolicyPatch(Body):
     partial_ratio: float | None = None
     evidence: Literal["none", "failures", "all"] | None = None
     retention_days: int | None = None
+    identity: Literal["off", "sampled", "every"] | None = None
+    identity_probability: float | None = None
 
 
 class UserPatch(Body):
@@ -176,6 +186,22 @@ def lesson_out(lesson: Lesson, course_title: str | None = None) -> dict[str, Any
         "scheduled_end": _iso(lesson.scheduled_end),
         "started_at": _iso(lesson.started_at),
         "ended_at": _iso(lesson.ended_at),
+    }
+
+
+def face_out(template: FaceTemplate | None) -> dict[str, Any]:
+    """A template's state and metadata; never the vector, never the picture."""
+    if template is None:
+        return {"state": "not_enrolled"}
+    return {
+        "state": template.state.value,
+        "quality": template.quality,
+        "model": template.model,
+        "source": template.source,
+        "created_at": _iso(template.created_at),
+        "consent_at": _iso(template.consent_at),
+        "decided_at": _iso(template.decided_at),
+        "reason": template.reason,
     }
 
 
@@ -287,6 +313,29 @@ class CheckOut(Out):
     frame_sha256: str
     detector_version: str
     has_thumbnail: bool
+
+
+class FaceOut(Out):
+    state: Literal["not_enrolled", "pending", "approved", "rejected", "exempt"]
+    quality: float | None = None
+    model: str | None = None
+    source: Literal["admin", "student"] | None = None
+    created_at: datetime | None = None
+    consent_at: datetime | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+
+
+class PendingFace(Out):
+    student_id: uuid.UUID
+    name: str
+    email: str
+    created_at: datetime
+    quality: float | None
+
+
+class PendingFacesOut(Out):
+    items: list[PendingFace]
 
 
 class AuditOut(Out):
