@@ -174,6 +174,9 @@ async def test_course_policy_defaults_and_validation(api: Api) -> None:
         "partial_ratio": 0.5,
         "evidence": "none",
         "retention_days": 30,
+        # New courses compare identity on sampled prompts.
+        "identity": "sampled",
+        "identity_probability": 0.34,
     }
     bad = [
         ({"deadline_s": 0}, "policy.deadline_s"),
