@@ -13,7 +13,8 @@ Two thresholds on the Euclidean distance between descriptors, chosen from the fi
   published operating point (99.38 % on LFW).
 
 Between the two, the frame is neither: the student is asked for another one. A face the worker
-found too small or too dark to describe is inconclusive too, with its own hint.
+found too small or too dark to describe is inconclusive too, with its own hint, and so is a small
+face (under `SURE_FACE_PIXELS`) that does not match.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ HINT_UNSURE = "hold still, face the camera in good light"
 HINT_SMALL = "move closer so your face can be recognised"
 HINT_DARK = "too dark to recognise your face — face a light"
 HINT_MODEL = "your enrolment was made with another face model — enrol again"
+
+SURE_FACE_PIXELS = 48
+"""A face box shorter than this (10 % of a 480 px frame) may match but is never called a
+mismatch: at 8 % of the frame height (38 px) the evaluation saw the same man measure 0.70 from
+his template, while every face of 52 px or more stayed within 0.47 of its own (when MediaPipe's
+box was on the face). A mismatch accuses the student; a small face only earns "move closer"."""
 
 
 class IdentityOutcome(enum.StrEnum):
@@ -95,6 +102,8 @@ def compare(
     d = distance(template, description.array())
     if d < thresholds.match_below:
         return IdentityResult(IdentityOutcome.MATCH, d, model)
+    if description.face_pixels < SURE_FACE_PIXELS:
+        return IdentityResult(IdentityOutcome.INCONCLUSIVE, d, model, HINT_SMALL)
     if d > thresholds.mismatch_above:
         return IdentityResult(IdentityOutcome.MISMATCH, d, model, HINT_MISMATCH)
     return IdentityResult(IdentityOutcome.INCONCLUSIVE, d, model, HINT_UNSURE)

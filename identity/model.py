@@ -26,15 +26,17 @@ from identity.description import Box, Description
 
 __all__ = ["DARK_BELOW", "MIN_FACE_PIXELS", "FaceDescriber", "model_paths"]
 
-MIN_FACE_PIXELS = 36
+MIN_FACE_PIXELS = 32
 """A face box shorter than this is too small to compare. The descriptor sees the face as a 150 px
-chip; below about 36 px (8 % of a 480 px frame is 38) same-person distances spread towards the
-different-person ones (bench/identity_eval.py, condition "small")."""
+chip; a face at 8 % of a 480 px frame (MediaPipe's box: 34 to 42 px) still measured within 0.45
+of its template, at 6 % (30 to 36 px) up to 0.60, and below that the detector loses it
+(bench/identity_eval.py)."""
 
-DARK_BELOW = 35.0
-"""Mean luma of the face under which it is too dark to compare: at 25 % light the webcam
-condition still compares reliably (mean luma about 40 on the evaluation photos); darker, the
-sensor's noise and the JPEG's blocks, not the face, make the descriptor."""
+DARK_BELOW = 22.0
+"""Mean luma of the face under which it is too dark to compare. At 25 % light (face luma 26 to
+40 on the evaluation photos, with the noise a webcam adds) same-person distances stayed within
+0.50 of the template; at 12 % (luma 13 to 20) they reached 0.63: the noise, not the face, made
+the descriptor."""
 
 _MODELS = {
     "landmarks": "shape_predictor_5_face_landmarks.dat",

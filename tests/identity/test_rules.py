@@ -131,3 +131,15 @@ def test_production_refuses_to_start_without_a_face_key() -> None:
         Settings(**strong, face_key="not a key")  # type: ignore[arg-type]
     key = "A" * 43 + "="
     assert Settings(**strong, face_key=key).face_key == key  # type: ignore[arg-type]
+
+
+def test_a_small_face_may_match_but_is_never_called_a_mismatch() -> None:
+    far = _at(TEMPLATE, 0.9)
+    small = Description(far.vector, 40, 140.0)
+    result = compare(TEMPLATE, MODEL_VERSION, small)
+    assert result.outcome is IdentityOutcome.INCONCLUSIVE
+    assert result.hint is not None and "closer" in result.hint
+    near = _at(TEMPLATE, 0.3)
+    assert compare(TEMPLATE, MODEL_VERSION, Description(near.vector, 40, 140.0)).outcome is (
+        IdentityOutcome.MATCH
+    )
