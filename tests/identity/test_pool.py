@@ -145,3 +145,21 @@ async def test_the_event_loop_is_never_held_while_faces_are_described(
         f"\nloop lag during 24 descriptors: median {statistics.median(lags):.1f} ms, "
         f"max {lags[-1]:.1f} ms over {len(lags)} ticks; this process's CPU {cpu * 1000:.0f} ms"
     )
+
+
+async def test_identify_turns_a_stranger_into_different_person(
+    pool: IdentityPool, detector: FaceDetector
+) -> None:
+    from identity.flow import DIFFERENT_PERSON, Enrolled, frame_decision, identify
+
+    enrolled_frame = frames.astronaut()
+    template = (await pool.describe(enrolled_frame, _box(enrolled_frame, detector))).array()
+    enrolled = Enrolled("approved", template, MODEL_VERSION)
+    her = frames.astronaut(share=0.35, light=0.7)
+    mine = await identify(pool, enrolled, her, _box(her, detector))
+    assert frame_decision(mine, another_frame_possible=True).outcome == "present"
+    stranger = frames.hopper()
+    theirs = await identify(pool, enrolled, stranger, _box(stranger, detector))
+    decision = frame_decision(theirs, another_frame_possible=True)
+    assert decision.outcome == DIFFERENT_PERSON
+    assert decision.hint == "the person in view does not match the enrolled student"

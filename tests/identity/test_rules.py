@@ -143,3 +143,30 @@ def test_a_small_face_may_match_but_is_never_called_a_mismatch() -> None:
     assert compare(TEMPLATE, MODEL_VERSION, Description(near.vector, 40, 140.0)).outcome is (
         IdentityOutcome.MATCH
     )
+
+
+def test_a_compared_frame_resolves_its_prompt_or_asks_for_another() -> None:
+    from identity import IdentityResult
+    from identity.flow import DIFFERENT_PERSON, IdentityStatus, frame_decision
+
+    def result(outcome: IdentityOutcome) -> IdentityResult:
+        return IdentityResult(outcome, 0.55, MODEL_VERSION, "hold still")
+
+    match = frame_decision(result(IdentityOutcome.MATCH), another_frame_possible=True)
+    assert (match.outcome, match.identity) == ("present", IdentityStatus.MATCHED)
+    mismatch = frame_decision(result(IdentityOutcome.MISMATCH), another_frame_possible=True)
+    assert mismatch.outcome == DIFFERENT_PERSON and mismatch.hint == HINT_MISMATCH
+    unsure = frame_decision(result(IdentityOutcome.INCONCLUSIVE), another_frame_possible=True)
+    assert unsure.outcome is None and unsure.hint == "hold still"
+    last = frame_decision(result(IdentityOutcome.INCONCLUSIVE), another_frame_possible=False)
+    assert (last.outcome, last.identity) == ("present", IdentityStatus.INCONCLUSIVE)
+
+
+def test_the_report_counts_compared_prompts_and_flags_a_mismatch_for_review() -> None:
+    from identity.flow import IdentityTally
+
+    tally = IdentityTally()
+    for seen in ("matched", "matched", "inconclusive", "not_enrolled", None, "mismatch"):
+        tally.add(seen)
+    assert tally.as_dict() == {"checked": 4, "matched": 2, "mismatched": 1, "inconclusive": 1}
+    assert tally.needs_review
