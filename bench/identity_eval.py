@@ -15,7 +15,7 @@ of everyone else, and every frame against every frame of everyone else.
 
     .venv/bin/python bench/identity_eval.py           # everything (a minute or two)
     .venv/bin/python bench/identity_eval.py --quick   # one draw per condition, for a smoke test
-    .venv/bin/python bench/identity_eval.py --no-fetch  # only the photos installed already
+    .venv/bin/python bench/identity_eval.py --no-fetch  # the two photos installed with the project
 
 No demographically labelled set is available here: four people, all adults, three of them white
 and one Black, two women and two men. The rates below say how the thresholds behave on webcam
@@ -98,6 +98,7 @@ class Sample:
     why: str | None
     """Why there is no vector: no face found, or the worker's too_small / too_dark."""
     face_pixels: int = 0
+    brightness: float = 0.0
 
 
 class Pipeline:
@@ -107,18 +108,19 @@ class Pipeline:
         self.limits = ImageLimits()
         self.times: list[float] = []
 
-    def run(self, rgb: RGB, quality: int) -> tuple[np.ndarray | None, str | None, int]:
+    def run(self, rgb: RGB, quality: int) -> tuple[np.ndarray | None, str | None, int, float]:
         data = synth.encode_jpeg(rgb, quality)
         image = read_image(data, self.limits)
         found = self.detector.find(image.rgb)
         if not found.faces:
-            return None, "no face found", 0
+            return None, "no face found", 0, 0.0
         started = time.process_time()
         description = self.describer.describe(image.rgb, found.faces[0].box)
         self.times.append(time.process_time() - started)
+        px, light = description.face_pixels, description.brightness
         if description.vector is None:
-            return None, description.unusable, description.face_pixels
-        return description.array(), None, description.face_pixels
+            return None, description.unusable, px, light
+        return description.array(), None, px, light
 
 
 def _portrait(photo: Photo, detector: FaceDetector) -> tuple[tuple[float, float], float]:
@@ -154,16 +156,18 @@ def collect(draws: int, fetch: bool) -> tuple[list[Sample], list[Sample], Pipeli
         if not photo.occluded:
             face = _portrait(photo, pipe.detector)
             rgb = synth.portrait_frame(photo.rgb, 0.45, face=face)
-            vector, why, px = pipe.run(rgb, 90)
-            templates.append(Sample(photo.person, photo.name, "template", vector, why, px))
+            vector, why, px, light = pipe.run(rgb, 90)
+            templates.append(Sample(photo.person, photo.name, "template", vector, why, px, light))
         conditions = (Condition("occluded"),) if photo.occluded else CONDITIONS
         for condition in conditions:
             for _ in range(draws):
                 rgb = frames_of(photo, condition, rng, pipe)
                 if rgb is None:
                     continue
-                vector, why, px = pipe.run(rgb, condition.quality)
-                probes.append(Sample(photo.person, photo.name, condition.name, vector, why, px))
+                vector, why, px, light = pipe.run(rgb, condition.quality)
+                probes.append(
+                    Sample(photo.person, photo.name, condition.name, vector, why, px, light)
+                )
     return templates, probes, pipe
 
 
@@ -183,7 +187,9 @@ class Tally:
         if probe.vector is None:
             self.undescribed += 1
             return None
-        seen = Description(probe.vector.astype("<f4").tobytes(), probe.face_pixels, 100.0)
+        seen = Description(
+            probe.vector.astype("<f4").tobytes(), probe.face_pixels, probe.brightness
+        )
         result = compare(template, MODEL_VERSION, seen)
         assert result.distance is not None
         self.distances.append(result.distance)
@@ -268,7 +274,7 @@ def _worst(templates: list[Sample], probes: list[Sample], described: list[Sample
                 if d > t.mismatch_above:
                     print(
                         f"  {tpl.photo} vs {p.photo}, {p.condition}: {d:.3f} "
-                        f"(face box {p.face_pixels} px)"
+                        f"(face box {p.face_pixels} px, luma {p.brightness:.0f})"
                     )
     close = sorted(
         (distance(a.vector, b.vector), a, b)  # type: ignore[arg-type]
@@ -310,7 +316,11 @@ def _sweep(same: dict[str, Tally], other: dict[str, Tally]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one draw per condition")
-    parser.add_argument("--no-fetch", action="store_true", help="do not pip download the sdist")
+    parser.add_argument(
+        "--no-fetch",
+        action="store_true",
+        help="only the two photos installed with the project (no sdist)",
+    )
     parser.add_argument("--draws", type=int, default=4, help="frames per photo and condition")
     args = parser.parse_args()
     started = time.perf_counter()

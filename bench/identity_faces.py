@@ -48,9 +48,9 @@ def photos(fetch: bool = True) -> tuple[Photo, ...]:
         Photo("astronaut", "astronaut", synth.ASTRONAUT.rgb),
         Photo("hopper", "hopper", synth.HOPPER.rgb),
     ]
-    archive = _sdist(fetch)
+    archive = _sdist() if fetch else None
     if archive is None:
-        print("(the face_recognition sdist is not available: two people only)", file=sys.stderr)
+        print("(without the face_recognition sdist: two people only)", file=sys.stderr)
         return tuple(found)
     with tarfile.open(archive) as tar:
         for group, names in _MEMBERS.items():
@@ -69,12 +69,10 @@ def _fit(rgb: synth.RGB, longest: int = 1000) -> synth.RGB:
     return np.asarray(image)
 
 
-def _sdist(fetch: bool) -> Path | None:
+def _sdist() -> Path | None:
     existing = sorted(CACHE.glob("face_recognition-1.3.0.tar.gz"))
     if existing:
         return existing[0]
-    if not fetch:
-        return None
     CACHE.mkdir(exist_ok=True)
     done = subprocess.run(
         [

@@ -133,12 +133,15 @@ def test_production_refuses_to_start_without_a_face_key() -> None:
     assert Settings(**strong, face_key=key).face_key == key  # type: ignore[arg-type]
 
 
-def test_a_small_face_may_match_but_is_never_called_a_mismatch() -> None:
+def test_a_small_or_dim_face_may_match_but_is_never_called_a_mismatch() -> None:
     far = _at(TEMPLATE, 0.9)
     small = Description(far.vector, 40, 140.0)
     result = compare(TEMPLATE, MODEL_VERSION, small)
     assert result.outcome is IdentityOutcome.INCONCLUSIVE
     assert result.hint is not None and "closer" in result.hint
+    dim = compare(TEMPLATE, MODEL_VERSION, Description(far.vector, 200, 35.0))
+    assert dim.outcome is IdentityOutcome.INCONCLUSIVE
+    assert dim.hint is not None and "light" in dim.hint
     near = _at(TEMPLATE, 0.3)
     assert compare(TEMPLATE, MODEL_VERSION, Description(near.vector, 40, 140.0)).outcome is (
         IdentityOutcome.MATCH

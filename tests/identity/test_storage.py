@@ -151,3 +151,37 @@ async def test_templates_are_purged_a_retention_period_after_the_last_lesson(
         }
     assert kept == {recent, new}
     assert audited == {str(lapsed), str(stale), str(waiting)}
+
+
+async def test_courses_made_before_identity_keep_it_off_after_the_migration(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+    from sqlalchemy import select
+
+    from storage.migrate import _config
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(_config(c), "b9f3b483d4df"))
+        async with make_sessions(engine)() as session, session.begin():
+            tutor = User(email="t@x.example", name="T", role=Role.TUTOR, password_hash="-")
+            session.add(tutor)
+            await session.flush()
+            await session.execute(
+                Course.__table__.insert().values(
+                    id=uuid.uuid4(),
+                    title="Old",
+                    tutor_id=tutor.id,
+                    policy={"deadline_s": 15},
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+        await upgrade(engine)
+        async with make_sessions(engine)() as session:
+            (policy,) = (await session.execute(select(Course.policy))).one()
+        assert policy == {"deadline_s": 15, "identity": "off", "identity_probability": 0.34}
+    finally:
+        await engine.dispose()
