@@ -21,6 +21,7 @@ from identity import (
     compare,
 )
 from tests.identity import frames
+from tests.vision import synth
 from vision import Challenge, FaceDetector, ImageLimits, judge_frame
 
 
@@ -62,10 +63,14 @@ async def test_the_same_person_matches_and_another_person_does_not(
 async def test_a_face_too_small_or_dark_to_compare_is_said_to_be(
     pool: IdentityPool, detector: FaceDetector
 ) -> None:
-    small = frames.astronaut(share=0.06)
-    assert (await pool.describe(small, _box(small, detector))).unusable == "too_small"
-    dark = frames.astronaut(light=0.15)
-    assert (await pool.describe(dark, _box(dark, detector))).unusable == "too_dark"
+    # A face far from the camera: the astronaut at 4 % of a 640x480 frame (a 19 px box).
+    far = synth.portrait_frame(synth.ASTRONAUT, 0.04)
+    small = await pool.describe(far, (0.49, 0.43, 0.03, 0.04))
+    assert small.unusable == "too_small" and small.face_pixels < 32
+    # A room at a tenth of its light; the face is where it is in the lit frame.
+    dark = frames.astronaut(light=0.1)
+    seen = await pool.describe(dark, _box(frames.astronaut(), detector))
+    assert seen.unusable == "too_dark" and seen.brightness < 22
 
 
 async def test_a_request_beyond_the_limit_is_refused_at_once(
