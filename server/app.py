@@ -16,10 +16,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
+from identity import IdentityPool
 from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.socket_server import create_socket_server
 from server.errors import Problem, handle_http_exception, handle_problem, handle_unexpected
+from server.facekey import face_cipher
 from server.first_admin import create_first_admin
 from server.login_limits import FailureLimiter
 from server.metrics import Metrics, TimingMiddleware
@@ -30,6 +32,7 @@ from server.routes import (
     auth,
     courses,
     docs,
+    faces,
     health,
     lessons,
     pages,
@@ -80,6 +83,13 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             ),
             scan=settings.vision_side_scan,
         )
+        identity = (
+            IdentityPool(
+                workers=settings.identity_workers, max_pending=settings.identity_max_pending
+            )
+            if settings.identity_workers
+            else None
+        )
         purger: asyncio.Task[None] | None = None
         registry: ProcessRegistry | None = None
         lag_watch: asyncio.Task[None] | None = None
@@ -94,6 +104,9 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 )
             await create_first_admin(sessions, settings)
             await vision.warm_up()
+            cipher = face_cipher(settings)
+            if identity is not None:
+                await identity.start()
             tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
             registry = ProcessRegistry(
                 sessions, heartbeat_s=settings.heartbeat_s, stale_after_s=settings.process_stale_s
@@ -129,9 +142,16 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 address_logins=FailureLimiter(
                     settings.login_max_failures_per_address, settings.login_window_s
                 ),
+                face_cipher=cipher,
+                identity=identity,
             )
             purger = asyncio.create_task(
-                purge_periodically(sessions, settings.purge_interval_s), name="purge"
+                purge_periodically(
+                    sessions,
+                    settings.purge_interval_s,
+                    face_retention_days=settings.face_retention_days,
+                ),
+                name="purge",
             )
             lag_watch = asyncio.create_task(metrics.watch_event_loop(), name="loop-lag")
             # What start-up made (modules, models, the detectors) lives as long as the process:
@@ -152,11 +172,14 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 await registry.stop()
             # close() waits for frames being judged: not on the event loop.
             await asyncio.to_thread(vision.close)
+            if identity is not None:
+                await identity.close()
             await engine.dispose()
 
     routes: list[BaseRoute] = [
         *auth.routes,
         *users.routes,
+        *faces.routes,
         *courses.routes,
         *lessons.routes,
         *reports.routes,

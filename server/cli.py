@@ -108,7 +108,9 @@ async def _purge(settings: Settings) -> int:
 
     engine = make_engine(settings.database_url)
     try:
-        purged = await purge_once(make_sessions(engine))
+        purged = await purge_once(
+            make_sessions(engine), face_retention_days=settings.face_retention_days
+        )
     finally:
         await engine.dispose()
     print(f"trust-lesson: purged {purged} evidence thumbnails past their retention period")

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity import IdentityPool
+from identity.crypto import TemplateCipher
 from server.login_limits import FailureLimiter
 from server.security import TokenCodec
 from server.settings import Settings
@@ -27,3 +29,6 @@ class Resources:
     hub: LessonHub
     account_logins: FailureLimiter
     address_logins: FailureLimiter
+    face_cipher: TemplateCipher
+    identity: IdentityPool | None = None
+    """None when ``TL_IDENTITY_WORKERS`` is 0: identity is switched off."""

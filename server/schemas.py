@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from domain.policy import Policy
-from storage.models import Course, Lesson, Role, User
+from storage.models import Course, FaceTemplate, Lesson, Role, User
 
 T = TypeVar("T")
 
@@ -74,6 +74,9 @@ class PolicyIn(Body):
     retention_days: int = Field(default=30, ge=1, le=3_650)
     # Days after the lesson's end in which a student may contest a failed or missed check.
     contest_days: int = Field(default=7, ge=0, le=365)
+    # Which prompts compare the face with the enrolled template (identity.policy).
+    identity: Literal["off", "sampled", "every"] = "sampled"
+    identity_probability: float = Field(default=0.34, ge=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -86,7 +89,8 @@ class PolicyIn(Body):
         return self
 
     def to_rules(self) -> Policy:
-        return Policy(**self.model_dump())
+        # The identity fields are read by identity.policy.IdentityPolicy, not the rules.
+        return Policy.from_stored(self.model_dump())
 
 
 class CourseIn(Body):
@@ -97,6 +101,10 @@ class CourseIn(Body):
 
 class EnrolIn(Body):
     student_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=1000)]
+
+
+class ReasonIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(str.strip)]
 
 
 class PolicyPatch(Body):
@@ -115,6 +123,8 @@ class PolicyPatch(Body):
     evidence: Literal["none", "failures", "all"] | None = None
     retention_days: int | None = None
     contest_days: int | None = None
+    identity: Literal["off", "sampled", "every"] | None = None
+    identity_probability: float | None = None
 
 
 class UserPatch(Body):
@@ -198,6 +208,22 @@ def lesson_out(lesson: Lesson, course_title: str | None = None) -> dict[str, Any
         "scheduled_end": _iso(lesson.scheduled_end),
         "started_at": _iso(lesson.started_at),
         "ended_at": _iso(lesson.ended_at),
+    }
+
+
+def face_out(template: FaceTemplate | None) -> dict[str, Any]:
+    """A template's state and metadata; never the vector, never the picture."""
+    if template is None:
+        return {"state": "not_enrolled"}
+    return {
+        "state": template.state.value,
+        "quality": template.quality,
+        "model": template.model,
+        "source": template.source,
+        "created_at": _iso(template.created_at),
+        "consent_at": _iso(template.consent_at),
+        "decided_at": _iso(template.decided_at),
+        "reason": template.reason,
     }
 
 
@@ -372,6 +398,29 @@ class PromptOut(Out):
     contest: ContestOut | None
     contestable: bool
     contest_deadline: datetime | None
+
+
+class FaceOut(Out):
+    state: Literal["not_enrolled", "pending", "approved", "rejected", "exempt"]
+    quality: float | None = None
+    model: str | None = None
+    source: Literal["admin", "student"] | None = None
+    created_at: datetime | None = None
+    consent_at: datetime | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+
+
+class PendingFace(Out):
+    student_id: uuid.UUID
+    name: str
+    email: str
+    created_at: datetime
+    quality: float | None
+
+
+class PendingFacesOut(Out):
+    items: list[PendingFace]
 
 
 class AuditOut(Out):

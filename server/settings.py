@@ -7,6 +7,8 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from identity.crypto import decode_key
+
 DEV_SECRET = "development-only-secret-never-use-in-production"
 
 
@@ -57,6 +59,15 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # How often the server drops evidence thumbnails past their course's retention period.
     purge_interval_s: float = Field(default=3600.0, ge=1)
+    # Face templates: the key that encrypts them at rest (base64 of 32 random bytes; required in
+    # production; in development a key file is made beside the SQLite file), and how many days
+    # after a student's last lesson their template is deleted.
+    face_key: str | None = None
+    face_retention_days: int = Field(default=365, ge=1, le=3650)
+    # Worker processes that describe faces (0: identity switched off); requests beyond
+    # `identity_max_pending` running or waiting are answered `rate_limited`.
+    identity_workers: int = Field(default=1, ge=0, le=32)
+    identity_max_pending: int = Field(default=4, ge=1, le=1000)
     # Socket.IO: how long a silent client is kept before it counts as gone.
     ping_interval_s: float = Field(default=20.0, gt=0)
     ping_timeout_s: float = Field(default=20.0, gt=0)
@@ -69,8 +80,16 @@ class Settings(BaseSettings):
                     "TL_SECRET_KEY must be set to a random value of at least 32 characters "
                     "in production"
                 )
+            if self.face_key is None:
+                raise ValueError(
+                    "TL_FACE_KEY must be set in production (base64 of 32 random bytes, e.g. "
+                    "`python -c 'import secrets,base64; "
+                    "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())'`)"
+                )
             if self.admin_password is not None and len(self.admin_password) < 12:
                 raise ValueError("TL_ADMIN_PASSWORD must be at least 12 characters in production")
+        if self.face_key is not None:
+            decode_key(self.face_key)  # its ValueError names TL_FACE_KEY
         if self.process_stale_s <= 2 * self.heartbeat_s:
             raise ValueError("TL_PROCESS_STALE_S must be more than twice TL_HEARTBEAT_S")
         if (self.admin_email is None) != (self.admin_password is None):

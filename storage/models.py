@@ -60,6 +60,14 @@ class Role(enum.StrEnum):
     STUDENT = "student"
 
 
+class TemplateState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXEMPT = "exempt"
+    """No template: an admin excused the student from identity checks (presence only)."""
+
+
 class LessonStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     LIVE = "live"
@@ -208,6 +216,38 @@ class Check(Base):
     hint: Mapped[str | None] = mapped_column(String(300))
     # Only when the course's evidence policy asks for it; never by default.
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # When the frame was compared with the student's template: matched, mismatch, inconclusive
+    # or not_enrolled; the descriptor distance and the model that measured it. Never the vector.
+    identity: Mapped[str | None] = mapped_column(String(16))
+    identity_distance: Mapped[float | None] = mapped_column(Float)
+    identity_model: Mapped[str | None] = mapped_column(String(80))
+
+
+class FaceTemplate(Base):
+    """A student's face template: the descriptor (encrypted), never a photo once decided."""
+
+    __tablename__ = "face_templates"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    student_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    state: Mapped[TemplateState] = mapped_column(_enum(TemplateState))
+    # AES-GCM sealed 128 float32 (identity.crypto); None once rejected, and for an exemption.
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    model: Mapped[str | None] = mapped_column(String(80))
+    quality: Mapped[float | None] = mapped_column(Float)
+    # "admin" (an admin's photo) or "student" (the student's own enrolment with consent).
+    source: Mapped[str] = mapped_column(String(16))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The student's enrolment picture (sealed), kept only until the approver decides.
+    picture: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class PromptReview(Base):

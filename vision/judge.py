@@ -77,6 +77,7 @@ def judge_frame(
         height=image.height,
         wrong_way=decision.wrong_way,
         passes=passes,
+        box=student.box if student else None,
     )
 
 

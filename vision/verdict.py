@@ -53,6 +53,9 @@ class Verdict:
     passes: tuple[str, ...] = ()
     """What the detector ran, in order (short_range, side_scan, full_range, contrast,
     mesh_check): why a frame took longer, or how a face in the dark was found."""
+    box: tuple[float, float, float, float] | None = None
+    """The student's face box (x, y, width, height) relative to the frame, when one was found:
+    what the identity check describes."""
 
     @property
     def passed(self) -> bool:

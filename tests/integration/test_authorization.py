@@ -9,6 +9,7 @@ answer is also checked against the response schema the OpenAPI document publishe
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,6 +46,9 @@ class World:
     def call(self, method: str, path: str, caller: str, body: Any = None) -> httpx.Response:
         token = self.tokens[caller]
         headers = {"authorization": f"Bearer {token}"} if token else {}
+        if isinstance(body, bytes):  # a picture, sent as it is
+            headers["content-type"] = "image/jpeg"
+            return self.http.request(method, path, content=body, headers=headers)
         return self.http.request(method, path, json=body, headers=headers)
 
     def admin(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
@@ -91,6 +95,26 @@ class World:
         asyncio.run(write())
         return prompt_id
 
+    def fresh_pending_face(self) -> str:
+        """A student of the course who enrolled their face and waits for approval."""
+        email = f"fresh-{uuid.uuid4().hex[:10]}@test.example"
+        body = {"email": email, "name": "Fresh", "role": "student", "password": PASSWORD}
+        student = str(self.admin("POST", "/api/users", body, expect=201)["id"])
+        enrol = {"student_ids": [student]}
+        self.admin("POST", f"/api/courses/{self.ids['course']}/enrollments", enrol, expect=201)
+        login = {"email": email, "password": PASSWORD}
+        token = self.http.post("/api/auth/login", json=login).json()["access_token"]
+        r = self.http.post(
+            "/api/me/face", json=_face_frames(), headers={"authorization": f"Bearer {token}"}
+        )
+        assert r.status_code == 201, r.text
+        return student
+
+    def exempt_both_students(self) -> dict[str, str]:
+        for student in (self.ids["student"], self.ids["other_student"]):
+            self.admin("POST", f"/api/users/{student}/face/exempt", {"reason": "matrix"})
+        return {}
+
     def fresh_live_lesson(self) -> str:
         lesson = self.admin(
             "POST",
@@ -100,6 +124,20 @@ class World:
         )
         self.admin("POST", f"/api/lessons/{lesson['id']}/start")
         return str(lesson["id"])
+
+
+def _face_frames() -> dict[str, Any]:
+    from tests.identity import frames
+
+    shots = [
+        (frames.astronaut(), "none"),
+        (frames.astronaut(share=0.4, light=0.8, at_x=0.45), "none"),
+        (frames.astronaut_turned("left"), "left"),
+    ]
+    return {
+        "consent": True,
+        "frames": [{"image": base64.b64encode(b).decode(), "turn": t} for b, t in shots],
+    }
 
 
 def _lesson_body() -> dict[str, str]:
@@ -141,6 +179,7 @@ async def _build(url: str) -> tuple[dict[str, str | None], dict[str, str]]:
             "course": room.course_id,
             "lesson": room.lesson_id,
             "student": room.students[0]["id"],
+            "other_student": other.students[0]["id"],
             "check": checks["items"][0]["id"],
         }
         return tokens, ids
@@ -290,6 +329,65 @@ ROWS = [
         target=lambda w: {"flagged": w.fresh_failed_prompt()},
     ),
     row("GET", "/api/audit", ADMIN_ONLY),
+    # Face templates: the admin enrols from a photo, deletes and exempts; the student's tutors
+    # read the state and decide on a pending enrolment; the student enrols and withdraws.
+    row(
+        "PUT",
+        "/api/users/{user}/face",
+        ADMIN_ONLY,
+        body=lambda w: face_jpeg(),
+        target=lambda w: {"user": w.fresh_user()},
+    ),
+    row("GET", "/api/users/{student}/face", COURSE_VIEWERS),
+    row(
+        "DELETE",
+        "/api/users/{user}/face",
+        _with_status(ADMIN_ONLY, 204),
+        target=lambda w: {"user": w.fresh_pending_face()},
+    ),
+    row(
+        "POST",
+        "/api/users/{user}/face/exempt",
+        ADMIN_ONLY,
+        body=lambda w: {"reason": "identity checked in person"},
+        target=lambda w: {"user": w.fresh_user()},
+    ),
+    *(
+        row(
+            method,
+            f"/api/users/{{user}}/face{tail}",
+            only({"admin": 200, "tutor": 200}, student=403, other_student=403, other_tutor=404),
+            body=body,
+            target=lambda w: {"user": w.fresh_pending_face()},
+        )
+        for method, tail, body in (
+            ("GET", "/picture", None),
+            ("POST", "/approve", None),
+            ("POST", "/reject", lambda w: {"reason": "not the student"}),
+        )
+    ),
+    row(
+        "GET",
+        "/api/face-enrolments",
+        only({"admin": 200, "tutor": 200, "other_tutor": 200}, student=403, other_student=403),
+    ),
+    row(
+        "POST",
+        "/api/me/face",
+        only({"student": 201, "other_student": 201}, tutor=403, other_tutor=403, admin=403),
+        body=lambda w: _face_frames(),
+    ),
+    row(
+        "GET",
+        "/api/me/face",
+        only({"student": 200, "other_student": 200}, tutor=403, other_tutor=403, admin=403),
+    ),
+    row(
+        "DELETE",
+        "/api/me/face",
+        only({"student": 204, "other_student": 204}, tutor=403, other_tutor=403, admin=403),
+        target=lambda w: w.exempt_both_students(),
+    ),
 ]
 CASES = [
     pytest.param(r, caller, id=f"{r.method} {r.path} as {caller}")

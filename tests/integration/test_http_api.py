@@ -175,6 +175,9 @@ async def test_course_policy_defaults_and_validation(api: Api) -> None:
         "evidence": "none",
         "retention_days": 30,
         "contest_days": 7,
+        # New courses compare identity on sampled prompts.
+        "identity": "sampled",
+        "identity_probability": 0.34,
     }
     bad = [
         ({"deadline_s": 0}, "policy.deadline_s"),

@@ -48,6 +48,12 @@ def test_demo_prints_the_lesson_and_logins_and_is_idempotent(tmp_path: Path) -> 
     assert lesson_id in again.stdout  # the same lesson, not a second demo
 
 
+def test_production_refuses_to_start_without_a_face_key(tmp_path: Path) -> None:
+    result = run(["serve"], tmp_path, TL_ENV="production", TL_SECRET_KEY="x" * 40)
+    assert result.returncode == 2
+    assert "TL_FACE_KEY must be set in production" in result.stderr
+
+
 def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
     result = run(["serve"], tmp_path, TL_ENV="production")
     assert result.returncode == 2
@@ -55,7 +61,9 @@ def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
 
 
 def test_production_refuses_the_demo(tmp_path: Path) -> None:
-    result = run(["demo"], tmp_path, TL_ENV="production", TL_SECRET_KEY="x" * 40)
+    result = run(
+        ["demo"], tmp_path, TL_ENV="production", TL_SECRET_KEY="x" * 40, TL_FACE_KEY="A" * 43 + "="
+    )
     assert result.returncode == 2
     assert "not seeded in production" in result.stderr
 
