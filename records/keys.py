@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,14 +162,13 @@ def private_pem(private: Ed25519PrivateKey) -> str:
     ).decode()
 
 
-def key_file_for(database_url: str) -> Path:
-    """Where the embedded default keeps its key: beside the SQLite file (else the working
-    directory), named after it."""
+def key_file_for(database_url: str) -> Path | None:
+    """Where the embedded default keeps its key: beside the SQLite file, named after it."""
     if database_url.startswith("sqlite") and ":///" in database_url:
         db = Path(database_url.split(":///", 1)[1].split("?", 1)[0])
         if db.name and db.name != ":memory:":
             return db.with_name(db.name + ".signing-key.pem")
-    return Path("trust-lesson.signing-key.pem")
+    return None
 
 
 def load_or_create(path: Path) -> SigningKey:
@@ -176,7 +176,12 @@ def load_or_create(path: Path) -> SigningKey:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return SigningKey.of(parse_private(path.read_text()))
+        for _ in range(50):  # another process may be writing it this moment
+            text = path.read_text()
+            if "-----END" in text:
+                break
+            time.sleep(0.05)
+        return SigningKey.of(parse_private(text))
     private = Ed25519PrivateKey.generate()
     with os.fdopen(fd, "w") as out:
         out.write(private_pem(private))
@@ -186,7 +191,13 @@ def load_or_create(path: Path) -> SigningKey:
 
 def signing_key(configured: str | None, database_url: str) -> SigningKey:
     """The configured key, or the embedded default's key file (the settings refuse a missing
-    key in production)."""
+    key in production). A development server on another database gets a key of its own for
+    as long as it runs; its public key is published all the same, so what it signed stays
+    verifiable."""
     if configured:
         return SigningKey.of(parse_private(configured))
-    return load_or_create(key_file_for(database_url))
+    path = key_file_for(database_url)
+    if path is None:
+        logger.warning("no TL_SIGNING_KEY: signing with a key made for this process only")
+        return SigningKey.of(Ed25519PrivateKey.generate())
+    return load_or_create(path)

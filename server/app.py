@@ -19,6 +19,8 @@ from starlette.routing import BaseRoute
 from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.server import create_socket_server
+from records.keys import signing_key
+from records.sealer import publish_key, seal_periodically
 from server import bootstrap
 from server.metrics import Metrics, TimingMiddleware
 from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             scan=settings.vision_side_scan,
         )
         purger: asyncio.Task[None] | None = None
+        sealer: asyncio.Task[None] | None = None
         registry: ProcessRegistry | None = None
         lag_watch: asyncio.Task[None] | None = None
         try:
@@ -82,6 +85,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                     "the database schema is not up to date: run `trust-lesson migrate` first"
                 )
             await bootstrap.on_start(sessions, settings)
+            key = await asyncio.to_thread(signing_key, settings.signing_key, settings.database_url)
+            await publish_key(sessions, key)
             await vision.warm_up()
             tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
             registry = ProcessRegistry(
@@ -118,9 +123,13 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 address_logins=FailureLimiter(
                     settings.login_max_failures_per_address, settings.login_window_s
                 ),
+                signing_key=key,
             )
             purger = asyncio.create_task(
                 purge_periodically(sessions, settings.purge_interval_s), name="purge"
+            )
+            sealer = asyncio.create_task(
+                seal_periodically(sessions, key, settings.seal_interval_s), name="seal"
             )
             lag_watch = asyncio.create_task(metrics.watch_event_loop(), name="loop-lag")
             # What start-up made (modules, models, the detectors) lives as long as the process:
@@ -133,6 +142,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
         finally:
             if purger is not None:
                 purger.cancel()
+            if sealer is not None:
+                sealer.cancel()
             if lag_watch is not None:
                 lag_watch.cancel()
             await hub.stop()

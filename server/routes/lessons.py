@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from records.sealer import seal_now
 from server.api import PAGED, api
 from server.http import current_user, path_id, require, services
 from server.pagination import choice, page_body, page_request
@@ -88,6 +89,7 @@ async def end_lesson(request: Request) -> JSONResponse:
         raise Problem(409, "Conflict", "the lesson has not started")
     svc = services(request)
     await svc.hub.end_lesson(lesson.id, actor_id=user.id)
+    await seal_now(svc.sessions, lesson.id, svc.signing_key, "end")
     async with svc.sessions() as s:
         lesson = await _reload(s, lesson.id)
     return JSONResponse(lesson_out(lesson, course.title))
