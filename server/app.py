@@ -26,7 +26,18 @@ from server.metrics import Metrics, TimingMiddleware
 from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.purge import purge_periodically
 from server.ratelimit import FailureLimiter
-from server.routes import audit, auth, courses, docs, health, lessons, pages, reports, users
+from server.routes import (
+    audit,
+    auth,
+    courses,
+    docs,
+    health,
+    lessons,
+    pages,
+    records,
+    reports,
+    users,
+)
 from server.security import TokenCodec
 from server.services import Services
 from server.settings import Settings
@@ -159,6 +170,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
         *courses.routes,
         *lessons.routes,
         *reports.routes,
+        *records.routes,
         *audit.routes,
         *health.routes,
         *docs.routes,

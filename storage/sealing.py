@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, Lesson, LessonStatus, Seal, SealLeaf, SigningKeyRecord
+from storage.models import Base, Check, Lesson, LessonStatus, Seal, SealLeaf, SigningKeyRecord
 
 
 async def lesson_rows(
@@ -106,3 +106,15 @@ async def publish_key(s: AsyncSession, *, kid: str, public_key: str) -> None:
 async def published_keys(s: AsyncSession) -> list[SigningKeyRecord]:
     query = select(SigningKeyRecord).order_by(SigningKeyRecord.created_at)
     return list((await s.scalars(query)).all())
+
+
+async def student_checks(
+    s: AsyncSession, *, lesson_id: uuid.UUID, student_id: uuid.UUID
+) -> list[tuple[datetime, str, str]]:
+    """A student's checks in a lesson, oldest first: when, the outcome, the frame's SHA-256."""
+    query = (
+        select(Check.received_at, Check.outcome, Check.frame_sha256)
+        .where(Check.lesson_id == lesson_id, Check.student_id == student_id)
+        .order_by(Check.received_at, Check.id)
+    )
+    return [(at, outcome, sha) for at, outcome, sha in await s.execute(query)]

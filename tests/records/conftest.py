@@ -35,3 +35,13 @@ async def sessions(database_url: str, key: SigningKey) -> AsyncIterator[Sessions
     await publish_key(made, key)
     yield made
     await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A real server on SQLite: its URL and its database file."""
+    from tests.integration.server import running_server
+
+    tmp = tmp_path_factory.mktemp("records-server")
+    with running_server(tmp) as url:
+        yield url, tmp / "test.db"
