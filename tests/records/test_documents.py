@@ -38,6 +38,10 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
+def _run(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 @pytest.fixture
 async def api(server: tuple[str, Path]) -> AsyncIterator[Api]:
     client = Api(server[0])
@@ -153,10 +157,8 @@ async def test_the_certificate_reads_right_verifies_and_a_changed_byte_does_not(
         if os.environ.get("CI") == "true":
             raise AssertionError("pdftotext (poppler-utils) is required under CI")
     else:
-        text = subprocess.run(
-            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
-        ).stdout
-        pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+        text = _run("pdftotext", "-layout", str(pdf), "-")
+        pages = _run("pdfinfo", str(pdf))
         assert re.search(r"^Pages:\s+1$", pages, re.MULTILINE), pages
         for expected in ("Certificate of attendance", "Zoë Ångström", "Road safety", "Lesson"):
             assert expected in text
