@@ -112,13 +112,16 @@ async def _lesson(s: AsyncSession, lesson: Lesson, _c: Course, _now: datetime) -
 
 
 async def _decisions(s: AsyncSession, lesson: Lesson, course: Course, now: datetime) -> list[Row]:
-    """Each student's attendance decision, by the report's rules; final once the lesson ended."""
+    """Each student's attendance decision, by the report's rules. Decided when the lesson
+    ends: while it is live the figures move with the clock, and are not sealed."""
     from server.reports import attendance_report
 
+    if _live(lesson):
+        return []
     report = await attendance_report(s, lesson, course, now)
     kept = ("status", "ratio", "connected_seconds", "connected_ratio", "checks")
     return [
-        Row("attendance", line["student_id"], {k: line[k] for k in kept}, _live(lesson))
+        Row("attendance", line["student_id"], {k: line[k] for k in kept}, False)
         for line in report["students"]
     ]
 
