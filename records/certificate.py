@@ -25,6 +25,7 @@ from records.keys import SigningKey, b64url
 MARK = b"%TrustLesson-Signature "
 ATTACHMENT = "attendance.json"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")
 _STATUS_WORDS = {
     "present": "Present",
     "partial": "Partly present",
@@ -43,7 +44,7 @@ class _Page(FPDF):
         super().__init__(format="A4")
         self.set_margins(18, 16, 18)
         self.set_auto_page_break(False)
-        if (FONT_DIR / "DejaVuSans.ttf").is_file():
+        if all((FONT_DIR / f).is_file() for f in _FONTS):
             # Every name in any script the font has, not only Latin-1.
             self.add_font("Body", "", str(FONT_DIR / "DejaVuSans.ttf"))
             self.add_font("Body", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
