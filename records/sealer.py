@@ -21,8 +21,11 @@ from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-# Ended lessons are looked at again this long after their end (records still open then, such
-# as the presence of a student whose connection was closing, are sealed when they close).
+# Ended lessons are sealed again, when something changed, for this long after their end:
+# writes that land late (a verdict held while the database was away) are sealed too.
+SETTLING = timedelta(hours=1)
+# And looked at this long after their end while a record is still open (the presence of a
+# student whose connection was closing), until it closes.
 RESEAL_WINDOW = timedelta(days=2)
 
 
@@ -39,7 +42,9 @@ async def seal_due(sessions: Sessions, key: SigningKey) -> int:
     """Seal every lesson that is due; the number of new seal links."""
     now = utcnow()
     async with sessions() as s:
-        due = await sealing.lessons_to_seal(s, ended_after=now - RESEAL_WINDOW)
+        due = await sealing.lessons_to_seal(
+            s, ended_after=now - RESEAL_WINDOW, settling_after=now - SETTLING
+        )
     made = 0
     for lesson_id in due:
         try:

@@ -71,9 +71,12 @@ async def add_seal(s: AsyncSession, seal: Seal, leaves: Iterable[SealLeaf]) -> N
     s.add_all(leaves)
 
 
-async def lessons_to_seal(s: AsyncSession, *, ended_after: datetime) -> list[uuid.UUID]:
-    """Live lessons, and lessons ended since ``ended_after`` whose last seal came before the
-    end or still had open records."""
+async def lessons_to_seal(
+    s: AsyncSession, *, ended_after: datetime, settling_after: datetime
+) -> list[uuid.UUID]:
+    """Live lessons; lessons ended since ``settling_after`` (late writes, such as verdicts held
+    while the database was away, land then); and lessons ended since ``ended_after`` whose
+    last seal came before the end or still had open records."""
     last = (
         select(Seal.lesson_id, func.max(Seal.seq).label("seq")).group_by(Seal.lesson_id).subquery()
     )
@@ -91,7 +94,7 @@ async def lessons_to_seal(s: AsyncSession, *, ended_after: datetime) -> list[uui
         if (
             status is LessonStatus.LIVE
             or sealed_at is None
-            or (ended_at is not None and sealed_at < ended_at)
+            or (ended_at is not None and (sealed_at < ended_at or ended_at > settling_after))
             or open_records > 0
         ):
             due.append(lesson_id)

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.browser.api import Api
 from tests.browser.browsers import Camera
-from tests.browser.driver import DESKTOP, open_lesson, open_tab, sign_in
+from tests.browser.driver import DESKTOP, open_tab, sign_in
 
 
 def test_a_student_downloads_a_certificate_that_verify_accepts_and_a_tampered_one_it_refuses(
@@ -26,7 +26,8 @@ def test_a_student_downloads_a_certificate_that_verify_accepts_and_a_tampered_on
     employer = open_tab(browser, base_url, DESKTOP)
     try:
         sign_in(student.page, room.students[0])
-        open_lesson(student.page, room.lesson_id)
+        # An ended lesson is no longer listed: the student comes back to its page.
+        student.page.goto(f"/student/lessons/{room.lesson_id}")
         button = student.page.get_by_role("button", name="Download my attendance certificate")
         with student.page.expect_download() as download:
             button.click()
@@ -36,14 +37,14 @@ def test_a_student_downloads_a_certificate_that_verify_accepts_and_a_tampered_on
 
         page = employer.page
         page.goto("/verify")
-        page.get_by_label("Your file").set_input_files(pdf)
+        page.get_by_label("Certificate or signed record").set_input_files(pdf)
         expect(page.locator("#verdict")).to_have_text("Valid: genuine and unchanged")
         expect(page.locator("#facts")).to_contain_text("Ada Lovelace")
         expect(page.locator("#facts")).to_contain_text(room.course_title)
 
         tampered = bytearray(pdf.read_bytes())
         tampered[len(tampered) // 2] ^= 0x01
-        page.get_by_label("Your file").set_input_files(
+        page.get_by_label("Certificate or signed record").set_input_files(
             {"name": "certificate.pdf", "mimeType": "application/pdf", "buffer": bytes(tampered)}
         )
         expect(page.locator("#verdict")).to_have_text("Not valid")

@@ -180,3 +180,29 @@ async def test_open_records_may_move_on_and_final_ones_may_not(
         )
     result = await check_lesson(sessions, made.lesson_id, keys)
     assert result.problems and result.problems[0].startswith("presence ")
+
+
+async def test_the_periodic_task_seals_live_lessons_and_ended_ones_once(
+    sessions: Sessions, key: SigningKey
+) -> None:
+    from records.sealer import seal_due
+    from storage.models import LessonStatus
+
+    live = await make_lesson(sessions, ended=False)
+    ended = await make_lesson(sessions, title="Lesson 2")
+    scheduled = await make_lesson(sessions, title="Lesson 3")
+    async with sessions() as s, s.begin():
+        await s.execute(
+            update(Lesson)
+            .where(Lesson.id == scheduled.lesson_id)
+            .values(status=LessonStatus.SCHEDULED, started_at=None, ended_at=None)
+        )
+    assert await seal_due(sessions, key) == 2
+    keys = await published_keys(sessions)
+    for made in (live, ended):
+        assert (await check_lesson(sessions, made.lesson_id, keys)).valid
+    assert (await check_lesson(sessions, scheduled.lesson_id, keys)).problems == [
+        "the lesson has never been sealed"
+    ]
+    # Nothing changed since: no new links.
+    assert await seal_due(sessions, key) == 0
