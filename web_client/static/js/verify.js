@@ -32,7 +32,8 @@ function facts(answer) {
     rows.push(["Lesson", r.lesson?.title ?? ""]);
     rows.push(["Students", String(r.totals?.students ?? "")]);
   }
-  rows.push(["Issued by", says.issuer?.name ?? says.issuer?.id ?? ""]);
+  const issuer = says.issuer ?? {};
+  rows.push(["Issued by", issuer.id ? `${issuer.name ?? ""} (${issuer.id})` : issuer.name ?? ""]);
   rows.push(["Sealed at", answer.sealed_at ?? ""]);
   rows.push(["Signing key", answer.key_id ?? ""]);
   rows.push(["Verification code", answer.verification_code ?? ""]);
