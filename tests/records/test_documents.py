@@ -8,8 +8,10 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,9 +86,8 @@ async def test_the_signed_report_verifies_offline_and_online_and_a_change_does_n
     room = ended_lesson["room"]
     tutor = room.tutor["token"]
     # Sealed when it ended: the database's records match the seal.
-    checked = cli(
-        "--lesson", room.lesson_id, env={"TL_DATABASE_URL": f"sqlite+aiosqlite:///{server[1]}"}
-    )
+    database = {"TL_DATABASE_URL": f"sqlite+aiosqlite:///{server[1]}"}
+    checked = cli("--lesson", room.lesson_id, env=database)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith(f"valid, lesson {room.lesson_id}, sealed at ")
 
@@ -123,6 +124,22 @@ async def test_the_signed_report_verifies_offline_and_online_and_a_change_does_n
     raw[at] = ord("9") if raw[at] != ord("9") else ord("8")
     signed.write_bytes(bytes(raw))
     assert cli(str(signed), "--public-key", str(keys)).returncode == 1
+
+    # Someone with the database file turns the passed check into a failed one.
+    with sqlite3.connect(server[1]) as db:
+        (check_id,) = db.execute(
+            "SELECT id FROM checks WHERE lesson_id = ?", (room.lesson_id.replace("-", ""),)
+        ).fetchone()
+        db.execute("UPDATE checks SET outcome = 'no_face' WHERE id = ?", (check_id,))
+    tampered = cli("--lesson", room.lesson_id, env=database)
+    assert tampered.returncode == 1
+    named = str(uuid.UUID(hex=check_id)) if "-" not in check_id else check_id
+    assert tampered.stderr.startswith(f"invalid: check {named} changed after it was sealed")
+    refused = await api.http.get(
+        f"/api/lessons/{room.lesson_id}/attendance.signed.json",
+        headers={"authorization": f"Bearer {tutor}"},
+    )
+    assert refused.status_code == 409 and "no longer match their seal" in refused.text
 
 
 async def test_a_document_signed_by_an_unknown_key_is_invalid(
