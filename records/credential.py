@@ -10,6 +10,7 @@ multibase base58btc form (``z…``). No JSON-LD processing is needed to check it
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -96,3 +97,11 @@ def check(document: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]) -> 
     if not verify_signature(trusted, signature, hash_data(document, proof)):
         return ProofCheck(kid, "signature: does not match the content (content changed)")
     return ProofCheck(kid, None)
+
+
+def verification_code(document: dict[str, Any]) -> str:
+    """A short code for a person to compare: the first 60 bits of the SHA-256 of the signed
+    document (canonical JSON), in base 32, as XXXX-XXXX-XXXX."""
+    digest = hashlib.sha256(rfc8785.dumps(document)).digest()
+    text = base64.b32encode(digest).decode()[:12]
+    return "-".join(text[i : i + 4] for i in range(0, 12, 4))

@@ -9,13 +9,9 @@ longer match their seal gets no document (``TamperDetected``).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
-
-import rfc8785
 
 from records import RecordsError
 from records.credential import VC_CONTEXT, sign
@@ -38,14 +34,6 @@ class NotSealed(RecordsError):
 def seal_claim(seal: Seal) -> dict[str, Any]:
     """The seal as a document states it: the link's signed header, its hash and signature."""
     return {**seal_header(seal), "hash": seal.hash, "signature": seal.signature}
-
-
-def verification_code(document: dict[str, Any]) -> str:
-    """A short code for a person to compare: the first 60 bits of the SHA-256 of the signed
-    document (canonical JSON), in base 32, as XXXX-XXXX-XXXX."""
-    digest = hashlib.sha256(rfc8785.dumps(document)).digest()
-    text = base64.b32encode(digest).decode()[:12]
-    return "-".join(text[i : i + 4] for i in range(0, 12, 4))
 
 
 async def _sealed(sessions: Sessions, lesson_id: uuid.UUID, key: SigningKey) -> Seal:

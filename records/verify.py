@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from records import SigningKeyError, credential
 from records.certificate import ATTACHMENT, split_signature
-from records.documents import verification_code
+from records.credential import verification_code
 from records.keys import (
     key_id,
     public_from_jwk,
@@ -166,6 +166,15 @@ def _attached(body: bytes) -> dict[str, Any] | None:
 
 
 def _verify_credential(document: dict[str, Any], keys: Keys, kind: str) -> DocumentCheck:
+    try:
+        return _checked_credential(document, keys, kind)
+    except (rfc8785.CanonicalizationError, RecursionError, TypeError, ValueError) as exc:
+        # Numbers JSON cannot canonicalise (integers past 2**53), nesting too deep to walk:
+        # nothing this server signed.
+        return DocumentCheck(False, kind, f"content changed: not a signed document ({exc})")
+
+
+def _checked_credential(document: dict[str, Any], keys: Keys, kind: str) -> DocumentCheck:
     proof = credential.check(document, keys)
     if not proof.valid:
         return DocumentCheck(False, kind, proof.problem, key_id=proof.key_id)

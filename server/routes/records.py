@@ -10,7 +10,8 @@ from starlette.responses import JSONResponse, Response
 
 from records import TamperDetected
 from records.certificate import certificate_pdf
-from records.documents import NotSealed, lesson_document, student_document, verification_code
+from records.credential import verification_code
+from records.documents import NotSealed, lesson_document, student_document
 from records.keys import public_jwk
 from records.lesson_check import published_keys
 from records.verify import MAX_DOCUMENT_BYTES, verify_document

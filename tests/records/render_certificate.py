@@ -12,7 +12,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from records.certificate import certificate_pdf
-from records.documents import student_document, verification_code
+from records.credential import verification_code
+from records.documents import student_document
 from records.keys import SigningKey
 from storage.db import make_engine, make_sessions
 from storage.migrate import upgrade

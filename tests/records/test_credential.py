@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from records import credential
 from records.keys import SigningKey, key_id, private_from_multibase, public_from_key_id
+from records.verify import verify_document
 
 # From the W3C repository w3c/vc-di-eddsa (Data Integrity EdDSA Cryptosuites v1.0, commit
 # abb673e): TestVectors/keyPair.json, TestVectors/unsigned.json and
@@ -81,3 +83,19 @@ def test_a_document_signed_by_another_key_is_refused_as_unknown() -> None:
     forged["proof"]["verificationMethod"] = f"did:key:{PUBLIC}#{PUBLIC}"
     result = credential.check(forged, {PUBLIC: public_from_key_id(PUBLIC)})
     assert not result.valid and "signature" in str(result.problem)
+
+
+def test_a_hostile_document_is_invalid_not_an_error() -> None:
+    keys = {PUBLIC: public_from_key_id(PUBLIC)}
+    signed = credential.sign(UNSIGNED, _vector_key(), CREATED)
+    huge = {**signed, "credentialSubject": {"n": 2**80}}
+    deep: object = "x"
+    for _ in range(900):
+        deep = [deep]
+    nested = {**signed, "credentialSubject": deep}
+    for document in (huge, nested):
+        result = verify_document(json.dumps(document).encode(), keys)
+        assert not result.valid and result.problem
+    assert not verify_document(b"[1, 2]", keys).valid
+    assert not verify_document(b"\xff\xfe not json", keys).valid
+    assert not verify_document(b"%PDF-1.4 no signature", keys).valid
