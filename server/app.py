@@ -20,6 +20,8 @@ from identity import IdentityPool
 from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.socket_server import create_socket_server
+from records.keys import signing_key
+from records.sealer import publish_key, seal_periodically
 from server.errors import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.facekey import face_cipher
 from server.first_admin import create_first_admin
@@ -36,6 +38,7 @@ from server.routes import (
     health,
     lessons,
     pages,
+    records,
     reports,
     reviews,
     users,
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             else None
         )
         purger: asyncio.Task[None] | None = None
+        sealer: asyncio.Task[None] | None = None
         registry: ProcessRegistry | None = None
         lag_watch: asyncio.Task[None] | None = None
         try:
@@ -103,6 +107,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                     "the database schema is not up to date: run `trust-lesson migrate` first"
                 )
             await create_first_admin(sessions, settings)
+            key = await asyncio.to_thread(signing_key, settings.signing_key, settings.database_url)
+            await publish_key(sessions, key)
             await vision.warm_up()
             cipher = face_cipher(settings)
             if identity is not None:
@@ -144,6 +150,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 ),
                 face_cipher=cipher,
                 identity=identity,
+                signing_key=key,
             )
             purger = asyncio.create_task(
                 purge_periodically(
@@ -152,6 +159,9 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                     face_retention_days=settings.face_retention_days,
                 ),
                 name="purge",
+            )
+            sealer = asyncio.create_task(
+                seal_periodically(sessions, key, settings.seal_interval_s), name="seal"
             )
             lag_watch = asyncio.create_task(metrics.watch_event_loop(), name="loop-lag")
             # What start-up made (modules, models, the detectors) lives as long as the process:
@@ -165,6 +175,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
         finally:
             if purger is not None:
                 purger.cancel()
+            if sealer is not None:
+                sealer.cancel()
             if lag_watch is not None:
                 lag_watch.cancel()
             await hub.stop()
@@ -184,6 +196,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
         *lessons.routes,
         *reports.routes,
         *reviews.routes,
+        *records.routes,
         *audit.routes,
         *health.routes,
         *docs.routes,

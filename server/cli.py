@@ -1,4 +1,4 @@
-"""The `trust-lesson` command: serve, demo, migrate, purge."""
+"""The `trust-lesson` command: serve, demo, migrate, purge, verify, keygen."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 
 from pydantic import ValidationError
 
+from records import cli as records_cli
 from server.settings import Settings
 
 
@@ -30,7 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("purge", help="delete evidence thumbnails past their retention period")
+    records_cli.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command == "keygen":
+        return records_cli.keygen()
+    if args.command == "verify":
+        # Offline with --public-key: no settings needed, not even a valid environment.
+        try:
+            database_url: str | None = Settings().database_url
+        except ValidationError:
+            database_url = None
+        return records_cli.verify(args, database_url)
 
     try:
         settings = Settings()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity import IdentityPool
 from identity.crypto import TemplateCipher
+from records.keys import SigningKey
 from server.login_limits import FailureLimiter
 from server.security import TokenCodec
 from server.settings import Settings
@@ -30,5 +31,6 @@ class Resources:
     account_logins: FailureLimiter
     address_logins: FailureLimiter
     face_cipher: TemplateCipher
+    signing_key: SigningKey
     identity: IdentityPool | None = None
     """None when ``TL_IDENTITY_WORKERS`` is 0: identity is switched off."""

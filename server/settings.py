@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # `identity_max_pending` running or waiting are answered `rate_limited`.
     identity_workers: int = Field(default=1, ge=0, le=32)
     identity_max_pending: int = Field(default=4, ge=1, le=1000)
+    # The Ed25519 key that signs seals and documents: a PKCS#8 PEM, a private Multikey
+    # (z3u2...) or a base64url 32-byte seed. Required in production; the embedded default
+    # creates one beside the SQLite file on first start.
+    signing_key: str | None = Field(default=None, repr=False)
+    # How often live lessons (and ended ones not yet sealed since their end) are sealed.
+    seal_interval_s: float = Field(default=300.0, ge=1, le=86_400)
     # Socket.IO: how long a silent client is kept before it counts as gone.
     ping_interval_s: float = Field(default=20.0, gt=0)
     ping_timeout_s: float = Field(default=20.0, gt=0)
@@ -85,6 +91,11 @@ class Settings(BaseSettings):
                     "TL_FACE_KEY must be set in production (base64 of 32 random bytes, e.g. "
                     "`python -c 'import secrets,base64; "
                     "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())'`)"
+                )
+            if not self.signing_key:
+                raise ValueError(
+                    "TL_SIGNING_KEY must be set in production (an Ed25519 key: see the README, "
+                    "Proving attendance)"
                 )
             if self.admin_password is not None and len(self.admin_password) < 12:
                 raise ValueError("TL_ADMIN_PASSWORD must be at least 12 characters in production")

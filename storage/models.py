@@ -294,3 +294,52 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Seal(Base):
+    """One link of a lesson's seal chain: the Merkle root of the lesson's records at a moment,
+    the hash of the link before it, and the server's Ed25519 signature (see records.seal)."""
+
+    __tablename__ = "seals"
+    # One successor per link, whichever process seals: the chain cannot fork.
+    __table_args__ = (UniqueConstraint("lesson_id", "seq"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(16))
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    records: Mapped[int] = mapped_column(Integer)
+    open_records: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(64))
+    previous: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
+class SealLeaf(Base):
+    """A record's digest as a seal saw it; a seal stores only the leaves that are new or
+    changed since the link before it."""
+
+    __tablename__ = "seal_leaves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("seals.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    record_id: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    # Still allowed to change (a pending prompt, an open presence interval, a live lesson).
+    open: Mapped[bool] = mapped_column(Boolean)
+
+
+class SigningKeyRecord(Base):
+    """Every public key this server has signed with: published after a rotation too."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

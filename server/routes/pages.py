@@ -90,6 +90,10 @@ async def review_page(_request: Request) -> Response:
     return _page("review.html")
 
 
+async def verify_page(_request: Request) -> Response:
+    return _page("verify.html")
+
+
 async def vendor_file(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in VENDOR_FILES:
@@ -109,6 +113,7 @@ routes: list[BaseRoute] = [
     Route("/student/lessons/{lesson_id:uuid}", student_page, methods=["GET"]),
     Route("/tutor/lessons/{lesson_id:uuid}", tutor_page, methods=["GET"]),
     Route("/tutor/lessons/{lesson_id:uuid}/review", review_page, methods=["GET"]),
+    Route("/verify", verify_page, methods=["GET"]),
     # Before the /static mount, which would otherwise take these paths.
     Route("/static/vendor/{name}", vendor_file, methods=["GET"]),
     # StaticFiles resolves every path and refuses one that leaves the directory (404).

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from domain.policy import Policy
 from domain.review import Decision, contest_deadline, contestable, reviewable
 from domain.statuses import PromptStatus
+from records.sealer import seal_now
 from server.api_route import PAGED, Query, api
 from server.errors import Problem, forbidden, not_found
 from server.pagination import choice, encode_cursor, page_request
@@ -89,6 +90,8 @@ async def review(request: Request) -> JSONResponse:
             },
         )
         view = await _view(s, prompt, lesson, course)
+    # The decision changes what the lesson's record says: sealed now, not at the next interval.
+    await seal_now(svc.sessions, lesson.id, svc.signing_key, "review")
     await _announce(request, lesson, prompt, view)
     return JSONResponse(view, status_code=201)
 

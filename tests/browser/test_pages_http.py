@@ -13,7 +13,7 @@ from server.routes.pages import CONTENT_SECURITY_POLICY, VENDOR
 from tests.browser.conftest import skip_or_fail
 
 LESSON = "6f1c8e2a-1b2c-4d5e-8f90-123456789abc"
-PAGES = ["/", f"/student/lessons/{LESSON}", f"/tutor/lessons/{LESSON}"]
+PAGES = ["/", f"/student/lessons/{LESSON}", f"/tutor/lessons/{LESSON}", "/verify"]
 
 
 def raw_get(base_url: str, path: str) -> int:

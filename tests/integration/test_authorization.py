@@ -303,6 +303,13 @@ ROWS = [
         only({"student": 200}, other_student=404, tutor=403, other_tutor=403, admin=403),
     ),
     row("GET", "/api/lessons/{lesson}/checks", COURSE_READERS),
+    row("GET", "/api/lessons/{lesson}/attendance.signed.json", COURSE_READERS),
+    row(
+        "GET",
+        "/api/lessons/{lesson}/attendance/me/certificate.pdf",
+        only({"student": 200}, other_student=404, tutor=403, other_tutor=403, admin=403),
+    ),
+    row("GET", "/api/lessons/{lesson}/attendance/{student}/certificate.pdf", COURSE_READERS),
     row(
         "GET",
         "/api/checks/{check}/thumbnail",

@@ -60,9 +60,20 @@ def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
     assert "TL_SECRET_KEY" in result.stderr
 
 
+def test_production_refuses_to_start_without_a_signing_key(tmp_path: Path) -> None:
+    result = run(["serve"], tmp_path, TL_ENV="production", TL_SECRET_KEY="x" * 40)
+    assert result.returncode == 2
+    assert "TL_SIGNING_KEY must be set in production" in result.stderr
+
+
 def test_production_refuses_the_demo(tmp_path: Path) -> None:
     result = run(
-        ["demo"], tmp_path, TL_ENV="production", TL_SECRET_KEY="x" * 40, TL_FACE_KEY="A" * 43 + "="
+        ["demo"],
+        tmp_path,
+        TL_ENV="production",
+        TL_SECRET_KEY="x" * 40,
+        TL_FACE_KEY="A" * 43 + "=",
+        TL_SIGNING_KEY="A" * 43,
     )
     assert result.returncode == 2
     assert "not seeded in production" in result.stderr

@@ -39,6 +39,9 @@ const ui = {
   myState: $("#my-state"),
   hint: $("#hint"),
   counts: $("#counts"),
+  certificateBox: $("#certificate-box"),
+  certificate: $("#certificate"),
+  certificateMessage: $("#certificate-message"),
 };
 
 const lessonId = lessonIdFromPath();
@@ -358,7 +361,37 @@ function lessonEnded() {
   }
   refreshCounts();
   showMyChecks(lessonId);
+  offerCertificate();
 }
+
+// -- the certificate ----------------------------------------------------------------------
+
+function offerCertificate() {
+  show(ui.certificateBox, true);
+}
+
+async function downloadCertificate() {
+  setText(ui.certificateMessage, "Preparing…");
+  ui.certificate.disabled = true;
+  try {
+    const response = await api(`/api/lessons/${lessonId}/attendance/me/certificate.pdf`, {
+      raw: true,
+    });
+    const url = URL.createObjectURL(await response.blob());
+    const link = el("a", { href: url, download: `certificate-${lessonId}.pdf` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    setText(ui.certificateMessage, "Downloaded. Anyone can check it at /verify.");
+  } catch (error) {
+    setText(ui.certificateMessage, `The certificate could not be made: ${error.message}`);
+  } finally {
+    ui.certificate.disabled = false;
+  }
+}
+
+ui.certificate.addEventListener("click", downloadCertificate);
 
 function refused(code, message) {
   if (code === "unauthorized") {
@@ -462,6 +495,7 @@ async function main() {
     setConnection("ended", "Lesson ended");
     notice(ui.message, "The lesson has ended.", "info");
     showMyChecks(lessonId);
+    offerCertificate();
     return;
   }
   let policy = null;
