@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import socketio
 
+from realtime import log_context
 from realtime.hub import LessonHub
 from realtime.limits import LimitedServer
 from realtime.namespaces import StudentNamespace, TutorNamespace, UnknownNamespace
@@ -18,8 +20,29 @@ class SocketServer(LimitedServer):
     """The Socket.IO server with the limits of `realtime.limits`, on the smaller Engine.IO
     server of `realtime.transport`."""
 
+    hub: LessonHub | None = None
+
     def _engineio_server_class(self) -> type[LeanEngineIOServer]:
         return LeanEngineIOServer
+
+    async def _trigger_event(self, event: Any, namespace: str, *args: Any) -> Any:
+        # Every handler runs with the connection's ids bound, for the log lines it writes.
+        token = log_context.bind(**self._log_ids(args))
+        try:
+            return await super()._trigger_event(event, namespace, *args)
+        finally:
+            log_context.reset(token)
+
+    def _log_ids(self, args: tuple[Any, ...]) -> dict[str, str | None]:
+        sid = args[0] if args and isinstance(args[0], str) else None
+        conn = self.hub.connection(sid) if sid is not None and self.hub is not None else None
+        if conn is not None:
+            role = "student" if conn.role.value == "student" else "user"
+            return {"sid": sid, "lesson": str(conn.lesson_id), role: str(conn.user_id)}
+        # A connect: the lesson the client asks for, if it is an id at all.
+        auth = args[2] if len(args) > 2 else None
+        asked = auth.get("lesson_id") if isinstance(auth, dict) else None
+        return {"sid": sid, "lesson": _uuid(asked)}
 
 
 def create_socket_server(
@@ -51,10 +74,18 @@ def create_socket_server(
         engineio_logger=False,
     )
     hub = LessonHub(sio)
+    sio.hub = hub
     sio.register_namespace(StudentNamespace(hub))
     sio.register_namespace(TutorNamespace(hub))
     sio.register_namespace(UnknownNamespace())
     return sio, hub
+
+
+def _uuid(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _origins_check(extra: list[str]) -> Callable[[str | None, dict[str, Any]], bool]:

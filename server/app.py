@@ -20,17 +20,19 @@ from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.server import create_socket_server
 from server import bootstrap
+from server.logs import redact_url
 from server.metrics import Metrics, TimingMiddleware
 from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.purge import purge_periodically
 from server.ratelimit import FailureLimiter
+from server.request_ids import RequestIdMiddleware
 from server.routes import audit, auth, courses, docs, health, lessons, pages, reports, users
 from server.security import TokenCodec
 from server.services import Services
 from server.settings import Settings
 from storage.db import make_engine, make_sessions
 from storage.errors import SchemaOutOfDate
-from storage.migrate import is_current, upgrade
+from storage.migrate import current_revision, is_current, upgrade
 from vision import ImageLimits, Thresholds, VisionPool
 
 logger = logging.getLogger(__name__)
@@ -76,11 +78,21 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             if engine.dialect.name == "sqlite":
                 # The embedded default keeps itself up to date; a shared database is migrated
                 # on purpose, once, by `trust-lesson migrate`.
+                before = await current_revision(engine)
                 await upgrade(engine)
             elif not await is_current(engine):
                 raise SchemaOutOfDate(
                     "the database schema is not up to date: run `trust-lesson migrate` first"
                 )
+            else:
+                before = None
+            revision = await current_revision(engine)
+            logger.info(
+                "database: %s ready, schema %s%s",
+                engine.url.render_as_string(hide_password=True),
+                revision,
+                f" (migrated from {before or 'empty'})" if before != revision else "",
+            )
             await bootstrap.on_start(sessions, settings)
             await vision.warm_up()
             tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
@@ -107,6 +119,13 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 stale_after_s=settings.process_stale_s,
                 db_wait_s=settings.db_wait_s,
             )
+            logger.info(
+                "message queue: %s",
+                f"{redact_url(settings.message_queue_url)} ready, channel "
+                f"{settings.message_queue_channel}"
+                if settings.message_queue_url
+                else "none (TL_MESSAGE_QUEUE_URL unset): lessons are held by this process alone",
+            )
             services = Services(
                 settings=settings,
                 engine=engine,
@@ -128,7 +147,6 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             # objects now and then, holding the event loop (and every thread) for 100 ms or more.
             gc.collect()
             gc.freeze()
-            logger.info("serving (database %s)", engine.dialect.name)
             yield {"services": services}
         finally:
             if purger is not None:
@@ -179,5 +197,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             allow_headers=["authorization", "content-type"],
             max_age=600,
         )
+    # Outermost, so the ids reach every log line of the request, the access line included.
+    app.add_middleware(RequestIdMiddleware)
     # No on_startup/on_shutdown here: Starlette's lifespan must run.
     return LimitedASGIApp(sio, app, max_bytes=settings.max_socket_message_bytes)
