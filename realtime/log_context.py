@@ -8,14 +8,18 @@ student logs with that student's ids.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from types import MappingProxyType
 
-__all__ = ["bind", "current", "reset"]
+__all__ = ["Lookup", "bind", "bind_lookup", "current", "reset", "reset_lookup"]
+
+Lookup = Callable[[], Mapping[str, str]]
+"""Ids known only later (who a connection turned out to be), read when a line is logged."""
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _IDS: ContextVar[Mapping[str, str]] = ContextVar("log_ids", default=_EMPTY)
+_LOOKUP: ContextVar[Lookup | None] = ContextVar("log_ids_lookup", default=None)
 
 
 def bind(**ids: str | None) -> Token[Mapping[str, str]]:
@@ -28,5 +32,15 @@ def reset(token: Token[Mapping[str, str]]) -> None:
     _IDS.reset(token)
 
 
+def bind_lookup(lookup: Lookup) -> Token[Lookup | None]:
+    return _LOOKUP.set(lookup)
+
+
+def reset_lookup(token: Token[Lookup | None]) -> None:
+    _LOOKUP.reset(token)
+
+
 def current() -> Mapping[str, str]:
-    return _IDS.get()
+    ids = _IDS.get()
+    lookup = _LOOKUP.get()
+    return ids if lookup is None else {**ids, **lookup()}

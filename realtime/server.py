@@ -26,23 +26,40 @@ class SocketServer(LimitedServer):
         return LeanEngineIOServer
 
     async def _trigger_event(self, event: Any, namespace: str, *args: Any) -> Any:
-        # Every handler runs with the connection's ids bound, for the log lines it writes.
-        token = log_context.bind(**self._log_ids(args))
+        # Every handler runs with the connection's ids bound, for the log lines it writes;
+        # who the connection is (lesson, student) is looked up when a line is written, so the
+        # lines of a join carry them as soon as the join is accepted.
+        sid = args[0] if args and isinstance(args[0], str) else None
+        ids = log_context.bind(sid=sid, lesson=_asked_lesson(args))
+        lookup = None
+        if sid is not None:
+            who = _ConnectionIds(self, sid)
+            who()  # known now, unless this is the connect; then as soon as the join is accepted
+            lookup = log_context.bind_lookup(who)
         try:
             return await super()._trigger_event(event, namespace, *args)
         finally:
-            log_context.reset(token)
+            if lookup is not None:
+                log_context.reset_lookup(lookup)
+            log_context.reset(ids)
 
-    def _log_ids(self, args: tuple[Any, ...]) -> dict[str, str | None]:
-        sid = args[0] if args and isinstance(args[0], str) else None
-        conn = self.hub.connection(sid) if sid is not None and self.hub is not None else None
-        if conn is not None:
-            role = "student" if conn.role.value == "student" else "user"
-            return {"sid": sid, "lesson": str(conn.lesson_id), role: str(conn.user_id)}
-        # A connect: the lesson the client asks for, if it is an id at all.
-        auth = args[2] if len(args) > 2 else None
-        asked = auth.get("lesson_id") if isinstance(auth, dict) else None
-        return {"sid": sid, "lesson": _uuid(asked)}
+
+class _ConnectionIds:
+    """Who a connection is, for its log lines: looked up while it is known, then remembered
+    (the line that says it left is written after the hub has let it go)."""
+
+    def __init__(self, server: SocketServer, sid: str) -> None:
+        self._server = server
+        self._sid = sid
+        self._ids: dict[str, str] = {}
+
+    def __call__(self) -> dict[str, str]:
+        if not self._ids and self._server.hub is not None:
+            conn = self._server.hub.connection(self._sid)
+            if conn is not None:
+                role = "student" if conn.role.value == "student" else "user"
+                self._ids = {"lesson": str(conn.lesson_id), role: str(conn.user_id)}
+        return self._ids
 
 
 def create_socket_server(
@@ -81,9 +98,12 @@ def create_socket_server(
     return sio, hub
 
 
-def _uuid(value: Any) -> str | None:
+def _asked_lesson(args: tuple[Any, ...]) -> str | None:
+    """On a connect (sid, environ, auth): the lesson the client asks for, if it is an id."""
+    auth = args[2] if len(args) > 2 else None
+    asked = auth.get("lesson_id") if isinstance(auth, dict) else None
     try:
-        return str(uuid.UUID(value)) if isinstance(value, str) else None
+        return str(uuid.UUID(asked)) if isinstance(asked, str) else None
     except ValueError:
         return None
 
