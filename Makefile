@@ -8,7 +8,7 @@ NPM ?= npm
 # The browser pages' one dependency (socket.io-client), installed exactly as locked.
 WEB_DEPS := web_client/node_modules/.installed
 
-.PHONY: run test lint setup clean bench lock
+.PHONY: run test lint setup clean bench lock wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ $(WEB_DEPS): web_client/package.json web_client/package-lock.json
 
 setup: $(VENV)/.dev $(WEB_DEPS)
 
+# The wheel operators install (README: Running in production), in dist/.
+wheel: $(VENV)/.runtime $(WEB_DEPS)
+	rm -rf build
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w dist .
+	rm -rf build
+
 run: $(VENV)/.runtime $(WEB_DEPS)
 	TL_PUBLIC_URL=$${TL_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/trust-lesson demo --if-empty
 	$(BIN)/trust-lesson serve --host $(HOST) --port $(PORT)
@@ -71,4 +77,4 @@ else
 endif
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache web_client/node_modules
+	rm -rf $(VENV) *.egg-info build dist .pytest_cache .mypy_cache .ruff_cache web_client/node_modules
