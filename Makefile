@@ -14,14 +14,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Every Python package is installed at the exact version and hash locked in requirements/
-# (`make lock` writes them); the project itself is then installed without its dependencies.
+# (`make lock` writes them), and nothing else (--no-deps: the lock is the whole set, less what
+# requirements/overrides.txt leaves out); the project itself is installed without dependencies.
 $(VENV)/.runtime: requirements/runtime.txt pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --require-hashes -r requirements/runtime.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/runtime.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.dev: requirements/dev.txt $(VENV)/.runtime
-	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	touch $@
 
 # `make lock` brings requirements/*.txt in step with pyproject.toml, keeping every locked
@@ -29,12 +30,13 @@ $(VENV)/.dev: requirements/dev.txt $(VENV)/.runtime
 # It runs `uv pip compile` (uv itself is locked in requirements/tools.txt).
 LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+PROJECT_LOCK_FLAGS := $(LOCK_FLAGS) --override requirements/overrides.txt
 lock: | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements/tools.txt
 	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements/tools.in -o requirements/tools.txt
-	$(BIN)/uv pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in --extra dev \
-		-o requirements/dev.txt
-	$(BIN)/uv pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in \
+	$(BIN)/uv pip compile $(PROJECT_LOCK_FLAGS) pyproject.toml requirements/build.in \
+		--extra dev -o requirements/dev.txt
+	$(BIN)/uv pip compile $(PROJECT_LOCK_FLAGS) pyproject.toml requirements/build.in \
 		-c requirements/dev.txt -o requirements/runtime.txt
 
 $(WEB_DEPS): web_client/package.json web_client/package-lock.json

@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKS = sorted((ROOT / "requirements").glob("*.txt"))
+LOCKS = [ROOT / "requirements" / name for name in ("runtime.txt", "dev.txt", "tools.txt")]
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;]+)")
 
 
@@ -38,8 +38,7 @@ def _pyproject() -> dict[str, list[Requirement]]:
 
 
 def test_the_locks_exist() -> None:
-    names = {lock.name for lock in LOCKS}
-    assert {"runtime.txt", "dev.txt", "tools.txt"} <= names
+    assert all(lock.is_file() for lock in LOCKS)
 
 
 @pytest.mark.parametrize("lock", LOCKS, ids=lambda p: p.name)
@@ -61,7 +60,8 @@ def test_no_package_index_is_named() -> None:
     # The locks hold no address at all; the files that install from them name no index.
     for lock in LOCKS:
         assert "://" not in lock.read_text(), f"{lock.name} holds an address"
-    files = [*(ROOT / "requirements").glob("*.in"), ROOT / "pyproject.toml", ROOT / "Makefile"]
+    files = [*(ROOT / "requirements").glob("*.in"), ROOT / "requirements" / "overrides.txt"]
+    files += [ROOT / "pyproject.toml", ROOT / "Makefile"]
     files.append(ROOT / ".ci" / "run")
     for path in files:
         text = path.read_text()
@@ -92,3 +92,14 @@ def test_runtime_and_dev_locks_agree() -> None:
     for name, variants in runtime.items():
         assert name in dev, f"{name} is in runtime.txt but not dev.txt: run `make lock`"
         assert {v for v, _ in variants} == {v for v, _ in dev[name]}, name
+
+
+def test_the_overrides_leave_their_packages_out_of_both_locks() -> None:
+    overrides = (ROOT / "requirements" / "overrides.txt").read_text().splitlines()
+    named = [line.split(";")[0].strip() for line in overrides if line and line[0] != "#"]
+    assert named
+    for lock in ("runtime.txt", "dev.txt"):
+        entries = _entries(ROOT / "requirements" / lock)
+        for name in named:
+            for _version, entry in entries.get(canonicalize_name(name), []):
+                assert "sys_platform == 'never'" in entry.splitlines()[0], f"{lock}: {name}"
