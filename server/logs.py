@@ -128,6 +128,8 @@ def configure(level: str | int = logging.INFO, fmt: LogFormat = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    # Python's own warnings (deprecations in a library, say) as log records, in the same format.
+    logging.captureWarnings(True)
     debug = root.level <= logging.DEBUG
     if not debug:
         handler.addFilter(_Quiet())
