@@ -90,7 +90,11 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
         app, settings, host=host, port=port, log_level=log_level, log_config=None
     )
     hub = app.other_asgi_app.state.hub
-    DrainingServer(config, hub, settings.drain_timeout_s).run()
+    try:
+        DrainingServer(config, hub, settings.drain_timeout_s).run()
+    except KeyboardInterrupt:
+        # uvicorn hands Ctrl-C back once it has shut down cleanly: nothing to report.
+        return 130
     return 0
 
 
