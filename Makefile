@@ -8,25 +8,48 @@ NPM ?= npm
 # The browser pages' one dependency (socket.io-client), installed exactly as locked.
 WEB_DEPS := web_client/node_modules/.installed
 
-.PHONY: run test lint setup clean bench
+.PHONY: run test lint setup clean bench lock wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Every Python package is installed at the exact version and hash locked in requirements/
+# (`make lock` writes them), and nothing else (--no-deps: the lock is the whole set, less what
+# requirements/overrides.txt leaves out); the project itself is installed without dependencies.
+$(VENV)/.runtime: requirements/runtime.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/runtime.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.dev: requirements/dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	touch $@
+
+# `make lock` brings requirements/*.txt in step with pyproject.toml, keeping every locked
+# version that still fits; `make lock UPGRADE=1` moves everything to the newest allowed.
+# It runs `uv pip compile` (uv itself is locked in requirements/tools.txt).
+LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+PROJECT_LOCK_FLAGS := $(LOCK_FLAGS) --override requirements/overrides.txt
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/tools.txt
+	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements/tools.in -o requirements/tools.txt
+	$(BIN)/uv pip compile $(PROJECT_LOCK_FLAGS) pyproject.toml requirements/build.in \
+		--extra dev -o requirements/dev.txt
+	$(BIN)/uv pip compile $(PROJECT_LOCK_FLAGS) pyproject.toml requirements/build.in \
+		-c requirements/dev.txt -o requirements/runtime.txt
 
 $(WEB_DEPS): web_client/package.json web_client/package-lock.json
 	cd web_client && $(NPM) ci --no-audit --no-fund
 	touch $@
 
 setup: $(VENV)/.dev $(WEB_DEPS)
+
+# The wheel operators install (README: Running in production), in dist/.
+wheel: $(VENV)/.runtime $(WEB_DEPS)
+	rm -rf build
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w dist .
+	rm -rf build
 
 run: $(VENV)/.runtime $(WEB_DEPS)
 	TL_PUBLIC_URL=$${TL_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/trust-lesson demo --if-empty
@@ -56,4 +79,4 @@ else
 endif
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache web_client/node_modules
+	rm -rf $(VENV) *.egg-info build dist .pytest_cache .mypy_cache .ruff_cache web_client/node_modules

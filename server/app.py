@@ -26,8 +26,10 @@ from server.errors import Problem, handle_http_exception, handle_problem, handle
 from server.facekey import face_cipher
 from server.first_admin import create_first_admin
 from server.login_limits import FailureLimiter
+from server.logs import redact_url
 from server.metrics import Metrics, TimingMiddleware
 from server.purge import purge_periodically
+from server.request_ids import RequestIdMiddleware
 from server.resources import Resources
 from server.routes import (
     audit,
@@ -47,7 +49,7 @@ from server.security import TokenCodec
 from server.settings import Settings
 from storage.db import make_engine, make_sessions
 from storage.errors import SchemaOutOfDate
-from storage.migrate import is_current, upgrade
+from storage.migrate import current_revision, is_current, upgrade
 from vision import ImageLimits, Thresholds, VisionPool
 
 logger = logging.getLogger(__name__)
@@ -101,11 +103,21 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             if engine.dialect.name == "sqlite":
                 # The embedded default keeps itself up to date; a shared database is migrated
                 # on purpose, once, by `trust-lesson migrate`.
+                before = await current_revision(engine)
                 await upgrade(engine)
             elif not await is_current(engine):
                 raise SchemaOutOfDate(
                     "the database schema is not up to date: run `trust-lesson migrate` first"
                 )
+            else:
+                before = None
+            revision = await current_revision(engine)
+            logger.info(
+                "database: %s ready, schema %s%s",
+                engine.url.render_as_string(hide_password=True),
+                revision,
+                f" (migrated from {before or 'empty'})" if before != revision else "",
+            )
             await create_first_admin(sessions, settings)
             key = await asyncio.to_thread(signing_key, settings.signing_key, settings.database_url)
             await publish_key(sessions, key)
@@ -136,6 +148,13 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 bus=bus,
                 stale_after_s=settings.process_stale_s,
                 db_wait_s=settings.db_wait_s,
+            )
+            logger.info(
+                "message queue: %s",
+                f"{redact_url(settings.message_queue_url)} ready, channel "
+                f"{settings.message_queue_channel}"
+                if settings.message_queue_url
+                else "none (TL_MESSAGE_QUEUE_URL unset): lessons are held by this process alone",
             )
             resources = Resources(
                 settings=settings,
@@ -170,7 +189,6 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             # behind the code).
             gc.collect()
             gc.freeze()
-            logger.info("serving (database %s)", engine.dialect.name)
             yield {"resources": resources}
         finally:
             if purger is not None:
@@ -228,5 +246,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             allow_headers=["authorization", "content-type"],
             max_age=600,
         )
+    # Outermost, so the ids reach every log line of the request, the access line included.
+    app.add_middleware(RequestIdMiddleware)
     # No on_startup/on_shutdown here: Starlette's lifespan must run.
     return LimitedASGIApp(sio, app, max_bytes=settings.max_socket_message_bytes)

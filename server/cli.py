@@ -1,4 +1,4 @@
-"""The `trust-lesson` command: serve, demo, migrate, purge, verify, keygen."""
+"""The `trust-lesson` command: serve, demo, migrate, purge, check, backup, verify, keygen."""
 
 from __future__ import annotations
 
@@ -6,15 +6,24 @@ import argparse
 import asyncio
 import logging
 import sys
-
-from pydantic import ValidationError
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from records import cli as records_cli
-from server.settings import Settings
+from server import logs
+from server.settings import InvalidSettings, Settings, load
+
+
+def _version() -> str:
+    try:
+        return version("trust-lesson")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trust-lesson", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"trust-lesson {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start one server process")
     serve.add_argument("--host", default="127.0.0.1")
@@ -25,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["critical", "error", "warning", "info", "debug"],
         help="for the whole server: its own records and uvicorn's (default: info)",
     )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="text (readable) or json (one object per line); default: TL_LOG_FORMAT or text",
+    )
     demo = sub.add_parser("demo", help="seed a demo course with a live lesson")
     demo.add_argument(
         "--if-empty", action="store_true", help="only when the database holds no users yet"
@@ -32,26 +46,44 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("purge", help="delete evidence thumbnails past their retention period")
     records_cli.add_commands(sub)
+    sub.add_parser(
+        "check",
+        help="validate the settings and reach the database, Redis and the vision models",
+    )
+    backup = sub.add_parser(
+        "backup", help="copy the SQLite database, consistently, even while the server runs"
+    )
+    backup.add_argument("path", type=Path, help="the new file to write (must not exist)")
     args = parser.parse_args(argv)
     if args.command == "keygen":
         return records_cli.keygen()
     if args.command == "verify":
         # Offline with --public-key: no settings needed, not even a valid environment.
         try:
-            database_url: str | None = Settings().database_url
-        except ValidationError:
+            database_url: str | None = load().database_url
+        except InvalidSettings:
             database_url = None
         return records_cli.verify(args, database_url)
 
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        print(f"trust-lesson: invalid settings:\n{exc}", file=sys.stderr)
-        return 2
+        settings = load()
+    except InvalidSettings as exc:
+        problems = "".join(f"\n  {line}" for line in exc.problems)
+        print(f"trust-lesson: invalid settings:{problems}", file=sys.stderr)
+        return 1 if args.command == "check" else 2
     level = args.log_level.upper() if args.command == "serve" else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_format = getattr(args, "log_format", None) or settings.log_format
+    logs.configure(level, log_format)
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.log_level)
+    if args.command == "check":
+        from server.check import run_check
+
+        return asyncio.run(run_check(settings))
+    if args.command == "backup":
+        from server.backup import backup_command
+
+        return backup_command(settings, args.path)
     if args.command == "demo":
         return asyncio.run(_demo(settings, only_if_empty=args.if_empty))
     if args.command == "purge":
@@ -64,9 +96,16 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
     from server.serving import DrainingServer, uvicorn_config
 
     app = create_app(settings)
-    config = uvicorn_config(app, settings, host=host, port=port, log_level=log_level)
+    # log_config=None: uvicorn's records go through the handler `server.logs` set up.
+    config = uvicorn_config(
+        app, settings, host=host, port=port, log_level=log_level, log_config=None
+    )
     hub = app.other_asgi_app.state.hub
-    DrainingServer(config, hub, settings.drain_timeout_s).run()
+    try:
+        DrainingServer(config, hub, settings.drain_timeout_s).run()
+    except KeyboardInterrupt:
+        # uvicorn hands Ctrl-C back once it has shut down cleanly: nothing to report.
+        return 130
     return 0
 
 
@@ -99,17 +138,20 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> int:
 
 async def _migrate(settings: Settings) -> int:
     from storage.db import make_engine
-    from storage.migrate import UnversionedDatabase, upgrade
+    from storage.migrate import UnversionedDatabase, current_revision, upgrade
 
     engine = make_engine(settings.database_url)
     try:
+        before = await current_revision(engine)
         await upgrade(engine)
+        after = await current_revision(engine)
     except UnversionedDatabase as exc:
         print(f"trust-lesson: {exc}", file=sys.stderr)
         return 2
     finally:
         await engine.dispose()
-    print("trust-lesson: schema is up to date")
+    change = "unchanged" if before == after else f"migrated from {before or 'empty'}"
+    print(f"trust-lesson: schema is up to date: {after} ({change})")
     return 0
 
 

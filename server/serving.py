@@ -60,6 +60,20 @@ class DrainingServer(uvicorn.Server):
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
 
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            logger.info("ready: open %s/ (Ctrl-C to stop)", self._address())
+
+    def _address(self) -> str:
+        config = self.config
+        port = config.port
+        if port == 0 and self.servers and self.servers[0].sockets:
+            port = self.servers[0].sockets[0].getsockname()[1]
+        host = config.host if config.host not in (None, "0.0.0.0", "::") else "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if config.ssl else 'http'}://{host}:{port}"
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._draining or self._loop is None or self.should_exit:
             super().handle_exit(sig, frame)

@@ -1,19 +1,32 @@
-"""Settings, read once from ``TL_*`` environment variables and validated at start-up."""
+"""Settings, read once from ``TL_*`` environment variables and validated at start-up.
+
+Rules between settings (checked together, after each value on its own):
+- ``TL_PROCESS_STALE_S`` > 2 * ``TL_HEARTBEAT_S`` (a process is not taken for dead between
+  two of its own heartbeats);
+- ``TL_ADMIN_EMAIL`` and ``TL_ADMIN_PASSWORD`` both set, or neither;
+- in production (``TL_ENV=production``): ``TL_SECRET_KEY`` of 32 characters or more, not the
+  development value, and ``TL_ADMIN_PASSWORD`` (when set) of 12 or more.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, Self
+import re
+from typing import Any, Literal, Self
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import annotated_types
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from identity.crypto import decode_key
 
 DEV_SECRET = "development-only-secret-never-use-in-production"
+ENV_PREFIX = "TL_"
+# Never echoed back in an error.
+SECRET_FIELDS = frozenset({"secret_key", "admin_password", "database_url", "message_queue_url"})
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TL_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///trust-lesson.db"
@@ -74,6 +87,8 @@ class Settings(BaseSettings):
     signing_key: str | None = Field(default=None, repr=False)
     # How often live lessons (and ended ones not yet sealed since their end) are sealed.
     seal_interval_s: float = Field(default=300.0, ge=1, le=86_400)
+    # The log's shape: readable text, or one JSON object per line for a log collector.
+    log_format: Literal["text", "json"] = "text"
     # Socket.IO: how long a silent client is kept before it counts as gone.
     ping_interval_s: float = Field(default=20.0, gt=0)
     ping_timeout_s: float = Field(default=20.0, gt=0)
@@ -102,7 +117,10 @@ class Settings(BaseSettings):
         if self.face_key is not None:
             decode_key(self.face_key)  # its ValueError names TL_FACE_KEY
         if self.process_stale_s <= 2 * self.heartbeat_s:
-            raise ValueError("TL_PROCESS_STALE_S must be more than twice TL_HEARTBEAT_S")
+            raise ValueError(
+                f"TL_PROCESS_STALE_S ({self.process_stale_s:g}) must be more than twice "
+                f"TL_HEARTBEAT_S ({self.heartbeat_s:g})"
+            )
         if (self.admin_email is None) != (self.admin_password is None):
             raise ValueError("set both TL_ADMIN_EMAIL and TL_ADMIN_PASSWORD, or neither")
         return self
@@ -111,3 +129,64 @@ class Settings(BaseSettings):
     def max_socket_message_bytes(self) -> int:
         # One capture message: the image plus a little framing.
         return self.max_image_bytes + 16_384
+
+
+def variable(field: str) -> str:
+    """The environment variable of a settings field: ``vision_workers`` -> TL_VISION_WORKERS."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def allowed_range(field: str) -> str | None:
+    """A numeric setting's bounds in words ("at least 1, at most 64"); None if unbounded."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return None
+    low = high = None
+    for bound in info.metadata:
+        if isinstance(bound, annotated_types.Ge):
+            low = f"at least {bound.ge}"
+        elif isinstance(bound, annotated_types.Gt):
+            low = f"more than {bound.gt}"
+        elif isinstance(bound, annotated_types.Le):
+            high = f"at most {bound.le}"
+        elif isinstance(bound, annotated_types.Lt):
+            high = f"less than {bound.lt}"
+    words = ", ".join(part for part in (low, high) if part)
+    return words or None
+
+
+def describe(exc: ValidationError | SettingsError) -> list[str]:
+    """One line per problem, naming the environment variable, the value (unless secret) and
+    what is allowed."""
+    if isinstance(exc, SettingsError):
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = variable(match.group(1)) if match else "a TL_ variable"
+        return [f"{name}: not valid JSON (a list is written like '[\"https://a.example\"]')"]
+    lines = []
+    for error in exc.errors():
+        loc = error.get("loc") or ()
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        if not loc:
+            lines.append(message)  # a rule between settings: its message names them
+            continue
+        field = str(loc[0])
+        shown = "" if field in SECRET_FIELDS else f"={error.get('input')!s}"
+        line = f"{variable(field)}{shown}: {message}"
+        if (bounds := allowed_range(field)) is not None:
+            line += f" (allowed: {bounds})"
+        lines.append(line)
+    return lines
+
+
+def load(**overrides: Any) -> Settings:
+    """Read the settings; raises `InvalidSettings` with one line per problem."""
+    try:
+        return Settings(**overrides)
+    except (ValidationError, SettingsError) as exc:
+        raise InvalidSettings(describe(exc)) from exc
+
+
+class InvalidSettings(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -58,6 +58,24 @@ async def is_current(engine: AsyncEngine) -> bool:
         return await conn.run_sync(_current)
 
 
+def _revision(connection: Connection) -> str | None:
+    heads = MigrationContext.configure(connection).get_current_heads()
+    return ", ".join(sorted(heads)) or None
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The schema's revision in the database (None before the first migration)."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_revision)
+
+
+def head_revision() -> str:
+    """The newest revision this code knows."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ", ".join(sorted(ScriptDirectory.from_config(config).get_heads()))
+
+
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return list(compare_metadata(context, Base.metadata))

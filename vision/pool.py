@@ -19,6 +19,7 @@ from vision.detector import FaceDetector
 from vision.errors import PoolClosed, PoolSaturated
 from vision.images import ImageLimits
 from vision.judge import judge_frame
+from vision.native_log import sifted_native_output
 from vision.rules import DEFAULT_THRESHOLDS, Thresholds
 from vision.verdict import Challenge, Verdict
 
@@ -135,10 +136,11 @@ class VisionPool:
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=_WARM_UP_TIMEOUT_S)
 
-        jobs = [self._executor.submit(warm) for _ in range(self._workers)]
-        await asyncio.gather(*(asyncio.wrap_future(job) for job in jobs))
+        with sifted_native_output():
+            jobs = [self._executor.submit(warm) for _ in range(self._workers)]
+            await asyncio.gather(*(asyncio.wrap_future(job) for job in jobs))
         logger.info(
-            "vision pool warmed up: %d workers in %.0f ms",
+            "vision: %d workers ready in %.0f ms",
             self._workers,
             (time.perf_counter() - started) * 1000,
         )

@@ -3,13 +3,12 @@
 The pages are plain HTML files under ``web_client/pages``; their scripts and styles live under
 ``web_client/static`` and are served at ``/static/``. The Socket.IO client comes from npm
 (``web_client/node_modules``, installed by ``npm ci``) and is served at ``/static/vendor/`` —
-never from a CDN. Every response here carries a Content-Security-Policy that allows only this
+never from a CDN. ``web_client`` is a package, so an installed wheel serves the same files.
+Every response here carries a Content-Security-Policy that allows only this
 origin, so a display name that slipped into the markup could still not run.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -19,8 +18,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import Problem, not_found
+from web_client import ROOT as WEB_CLIENT
 
-WEB_CLIENT = Path(__file__).resolve().parents[2] / "web_client"
 PAGES = WEB_CLIENT / "pages"
 STATIC = WEB_CLIENT / "static"
 VENDOR = WEB_CLIENT / "node_modules" / "socket.io-client" / "dist"

@@ -83,8 +83,8 @@ def test_production_refuses_the_demo(tmp_path: Path) -> None:
     ("env", "message"),
     [
         ({"TL_ADMIN_EMAIL": "a@b.example"}, "TL_ADMIN_PASSWORD"),
-        ({"TL_VISION_WORKERS": "zero"}, "vision_workers"),
-        ({"TL_ENV": "staging"}, "env"),
+        ({"TL_VISION_WORKERS": "zero"}, "TL_VISION_WORKERS=zero"),
+        ({"TL_ENV": "staging"}, "TL_ENV=staging"),
     ],
 )
 def test_bad_settings_are_named_at_start(tmp_path: Path, env: dict[str, str], message: str) -> None:
