@@ -21,6 +21,7 @@ from realtime.cluster import Bus
 from realtime.connections import DEFAULT_BUCKET, Bucket, Connection, Connections
 from realtime.emitter import STUDENT_NS, TUTOR_NS, Emitter
 from realtime.errors import PayloadError, Refused
+from realtime.faces import FaceChecks
 from realtime.live import History, LiveLesson, LiveLessons, lesson_histories
 from realtime.outbox import Outbox
 from realtime.prompting import Prompter
@@ -33,6 +34,9 @@ from storage.db import Sessions
 from storage.models import LessonStatus, Role
 
 logger = logging.getLogger(__name__)
+
+# A student's identity once compared in this lesson: kept over what their enrolment says.
+COMPARED = frozenset({"matched", "mismatch", "inconclusive"})
 
 
 class TokenDecoder(Protocol):
@@ -60,6 +64,7 @@ class Admission:
         process_id: str,
         stale_after: timedelta,
         rights: Rights,
+        faces: FaceChecks,
         bucket: Bucket = DEFAULT_BUCKET,
     ) -> None:
         self._clock = clock
@@ -77,6 +82,7 @@ class Admission:
         self._stale_after = stale_after
         self._bucket = bucket
         self._rights = rights
+        self._faces = faces
 
     async def authenticate(self, auth: Any, namespace: str) -> tuple[Connection, LiveLesson]:
         """Check the token, role and lesson of a new connection, or raise :class:`Refused`."""
@@ -145,10 +151,14 @@ class Admission:
             raise Refused("lesson_not_live", "the lesson has ended")
         conn.presence_id = presence_id
         await self._catch_up(live, conn.user_id)
+        enrolled = await self._faces.enrolled(conn.user_id)
+        live.enrolled[student_id] = enrolled
+        track = live.classroom.track(student_id)
+        if track.identity not in COMPARED:
+            track.identity = enrolled.status.value
         self._connections.add(conn)
         await self._emitter.join_student(sid, live.lesson_id, student_id)
         live.classroom.connect(student_id)
-        track = live.classroom.track(student_id)
         logger.info("student %s joined lesson %s (sid %s)", student_id, live.lesson_id, sid)
         if track.open_prompt is not None:
             # Reconnected while a prompt is open: send the same prompt, never a second one.

@@ -11,21 +11,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identity.errors import IdentityClosed, IdentityError, IdentitySaturated
+from identity.flow import Enrolled, IdentityStatus, frame_decision
 from realtime import payloads
 from realtime.clock import Clock
 from realtime.connections import Connection, Connections
 from realtime.emitter import Emitter
 from realtime.errors import PayloadError
 from realtime.events import HubEvents
+from realtime.faces import FaceChecks
 from realtime.live import LiveLesson, LiveLessons
 from realtime.outbox import Outbox
 from realtime.prompting import Prompter
 from realtime.rights import ACCESS_ENDED, Rights
-from realtime.rules import FrameTicket, Refusal
+from realtime.rules import DIFFERENT_PERSON, FrameTicket, Refusal
 from realtime.tasks import TaskSet
 from storage import repositories as repo
 from vision import Challenge, ImageLimits, PoolClosed, PoolSaturated, Verdict
@@ -38,8 +42,25 @@ PROTOCOL_HINTS = {
     Refusal.EXPIRED: "too late for this prompt — wait for the next one",
     Refusal.RATE_LIMITED: "the server is busy — send the frame again",
 }
+# The outcome of a frame that passed presence but whose face could not be told apart well
+# enough from, or matched with, the enrolled one (too small, too dark): another is asked for.
+IDENTITY_UNCERTAIN = "identity_uncertain"
+NOT_ENROLLED = Enrolled(None)
 FAULT_HINT = "this frame could not be checked on the server; send another"
 HELD_HINT = "checked; it will be recorded as soon as the server's database is back"
+
+
+@dataclass(slots=True)
+class Judged:
+    """A judged frame's outcome, with the identity comparison taken into account."""
+
+    outcome: str
+    passed: bool
+    hint: str | None
+    uncertain: bool = False
+    """Presence passed, identity undecided: another frame is asked for."""
+    identity: str | None = None
+    identity_fields: dict[str, Any] = field(default_factory=dict)
 
 
 class FrameJudge(Protocol):
@@ -78,8 +99,10 @@ class Frames:
         events: HubEvents,
         tasks: TaskSet,
         rights: Rights,
+        faces: FaceChecks,
     ) -> None:
         self._clock = clock
+        self._faces = faces
         self._rights = rights
         self._connections = connections
         self._lessons = lessons
@@ -209,15 +232,45 @@ class Frames:
                 )
             raise
         self._events.frame_judged(verdict.outcome.value, time.perf_counter() - started)
-        result = live.classroom.finish_frame(
-            ticket, verdict.outcome, verdict.passed, self._clock.now()
-        )
+        try:
+            judged = await self._identity(live, ticket, image, verdict)
+        except (IdentitySaturated, IdentityClosed):
+            cancelled = live.classroom.cancel_frame(ticket, self._clock.now(), busy=True)
+            if cancelled.resolution is not None:
+                await self._prompter.resolved(live, cancelled.resolution, None)
+            return refusal_reply(
+                ticket.prompt_id,
+                Refusal.RATE_LIMITED,
+                final=cancelled.final,
+                attempts_left=cancelled.attempts_left,
+            )
+        except IdentityError:
+            # The identity worker died on this frame twice: not the student's fault.
+            logger.exception("comparing a face for prompt %s failed", ticket.prompt_id)
+            cancelled = live.classroom.cancel_frame(ticket, self._clock.now())
+            if cancelled.resolution is not None:
+                await self._prompter.resolved(live, cancelled.resolution, None)
+            return payloads.frame_reply(
+                ticket.prompt_id,
+                Refusal.RATE_LIMITED.value,
+                final=cancelled.final,
+                attempts_left=cancelled.attempts_left,
+                hint=FAULT_HINT,
+            )
+        if judged.uncertain:
+            result = live.classroom.finish_uncertain(ticket, judged.outcome, self._clock.now())
+        else:
+            result = live.classroom.finish_frame(
+                ticket, judged.outcome, judged.passed, self._clock.now()
+            )
+        if judged.identity is not None:
+            live.classroom.track(ticket.student_id).identity = judged.identity
         check = {
             "prompt_id": ticket.prompt_id,
             "lesson_id": live.lesson_id,
             "student_id": conn.user_id,
             "received_at": ticket.received_at,
-            "outcome": verdict.outcome.value,
+            "outcome": judged.outcome,
             "face_count": verdict.face_count,
             "score": verdict.score,
             "yaw": verdict.yaw,
@@ -226,22 +279,23 @@ class Frames:
             "sharpness": verdict.sharpness,
             "frame_sha256": verdict.sha256,
             "detector_version": verdict.detector_version,
-            "hint": verdict.hint[:300] if verdict.hint else None,
-            "thumbnail": await self._evidence(live, image, passed=verdict.passed),
+            "hint": judged.hint[:300] if judged.hint else None,
+            "thumbnail": await self._evidence(live, image, passed=judged.passed),
+            **judged.identity_fields,
         }
         logger.info(
             "check %s for %s in lesson %s: %s",
             ticket.prompt_id,
             conn.user_id,
             live.lesson_id,
-            verdict.outcome,
+            judged.outcome,
         )
         reply = payloads.frame_reply(
             ticket.prompt_id,
-            verdict.outcome.value,
+            judged.outcome,
             final=result.final,
             attempts_left=result.attempts_left,
-            hint=verdict.hint,
+            hint=judged.hint,
             status=result.resolution.status.value if result.resolution else None,
         )
         if result.resolution is not None:
@@ -257,6 +311,38 @@ class Frames:
                 reply["hint"] = HELD_HINT
             await self._emitter.attendance(live.lesson_id, live.classroom.track(ticket.student_id))
         return reply
+
+    async def _identity(
+        self, live: LiveLesson, ticket: FrameTicket, image: bytes, verdict: Verdict
+    ) -> Judged:
+        """The frame's outcome once identity is taken into account: compared with the enrolled
+        face when it passed presence on a prompt that compares identity."""
+        judged = Judged(verdict.outcome.value, verdict.passed, verdict.hint)
+        prompt = live.classroom.open_prompt(ticket.prompt_id)
+        if not verdict.passed or prompt is None or not prompt.compares_identity:
+            return judged
+        enrolled = live.enrolled.get(ticket.student_id, NOT_ENROLLED)
+        if not enrolled.comparable or not self._faces.enabled or verdict.box is None:
+            judged.identity_fields = {"identity": IdentityStatus.NOT_ENROLLED.value}
+            return judged
+        result = await self._faces.compare(enrolled, image, verdict)
+        another = prompt.attempts_left > 0 and not prompt.deadline_passed
+        decision = frame_decision(result, another_frame_possible=another)
+        judged.identity = decision.identity.value
+        judged.identity_fields = {
+            "identity": decision.identity.value,
+            "identity_distance": result.distance,
+            "identity_model": result.model_version,
+        }
+        if decision.outcome is None:
+            judged.uncertain = True
+            judged.outcome, judged.passed = IDENTITY_UNCERTAIN, False
+            judged.hint = decision.hint
+        elif decision.outcome == DIFFERENT_PERSON:
+            judged.outcome, judged.passed, judged.hint = DIFFERENT_PERSON, False, decision.hint
+        elif decision.hint:
+            judged.hint = decision.hint
+        return judged
 
     async def _evidence(self, live: LiveLesson, image: bytes, *, passed: bool) -> bytes | None:
         """A thumbnail when the course's evidence policy keeps this frame; else nothing."""

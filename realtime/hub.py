@@ -31,6 +31,7 @@ from typing import Any
 
 import socketio
 
+from identity.pool import IdentityPool
 from realtime.admission import Admission, TokenDecoder
 from realtime.checks import DEFAULT_WAVES, CheckNow, WaveTuning
 from realtime.clock import Clock, LoopClock
@@ -40,6 +41,7 @@ from realtime.control import LessonControl
 from realtime.emitter import Emitter, SocketEmitter
 from realtime.errors import HubNotStarted, Refused
 from realtime.events import HubEvents, NoEvents
+from realtime.faces import FaceChecks, TemplateOpener
 from realtime.frames import Frames
 from realtime.live import LiveLesson, LiveLessons
 from realtime.outbox import Outbox
@@ -90,7 +92,11 @@ class LessonHub:
         bus: Bus | None = None,
         stale_after_s: float = 15.0,
         db_wait_s: float = 5.0,
+        identity: IdentityPool | None = None,
+        face_cipher: TemplateOpener | None = None,
     ) -> None:
+        """``identity`` and ``face_cipher``: the face comparison's workers and the key of the
+        templates; without them every prompt is presence only."""
         self.events = events or NoEvents()
         self.process_id = process_id
         self.bus = bus or LocalBus()
@@ -98,6 +104,7 @@ class LessonHub:
         outbox = Outbox(commits, wait_s=db_wait_s)
         lessons = LiveLessons(sessions)
         rights = Rights(clock=self.clock, sessions=sessions)
+        faces = FaceChecks(sessions=sessions, pool=identity, cipher=face_cipher)
         prompter = Prompter(
             clock=self.clock,
             emitter=self.emitter,
@@ -119,6 +126,7 @@ class LessonHub:
             events=self.events,
             tasks=self.tasks,
             rights=rights,
+            faces=faces,
         )
         checks = CheckNow(
             clock=self.clock,
@@ -143,6 +151,7 @@ class LessonHub:
             process_id=process_id,
             stale_after=timedelta(seconds=stale_after_s),
             rights=rights,
+            faces=faces,
             bucket=self.bucket,
         )
         control = LessonControl(

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.attendance import Counts
 from domain.policy import Policy
 from domain.statuses import PromptStatus
+from identity.flow import Enrolled
+from identity.policy import IdentityPolicy
 from realtime.clock import Timer
 from realtime.rules import Classroom, Track
 from storage import repositories as repo
@@ -33,6 +35,10 @@ class LiveLesson:
     lesson_id: uuid.UUID
     classroom: Classroom
     course_id: uuid.UUID | None = None
+    identity: IdentityPolicy = field(default_factory=IdentityPolicy)
+    """Which of the lesson's prompts compare faces (the course's policy)."""
+    # student id -> their enrolled face, read when they join here
+    enrolled: dict[str, Enrolled] = field(default_factory=dict)
     # student id -> the timer that issues their next prompt
     next_prompt: dict[str, Timer] = field(default_factory=dict)
     # prompt id -> the timer that resolves it at its deadline
@@ -47,7 +53,9 @@ class LiveLesson:
         self.deadlines.clear()
 
 
-async def load_live_lesson(s: AsyncSession, lesson: Lesson, policy: Policy) -> LiveLesson:
+async def load_live_lesson(
+    s: AsyncSession, lesson: Lesson, policy: Policy, identity: IdentityPolicy | None = None
+) -> LiveLesson:
     """Build the classroom from the records.
 
     Open prompts are not taken over: each belongs to the process that issued it, which times
@@ -60,7 +68,12 @@ async def load_live_lesson(s: AsyncSession, lesson: Lesson, policy: Policy) -> L
     for student in students:
         classroom.enrol(Track(student_id=str(student.id), name=student.name))
         histories.get(student.id, History()).apply(classroom.track(str(student.id)))
-    return LiveLesson(lesson_id=lesson.id, classroom=classroom, course_id=lesson.course_id)
+    return LiveLesson(
+        lesson_id=lesson.id,
+        classroom=classroom,
+        course_id=lesson.course_id,
+        identity=identity or IdentityPolicy(),
+    )
 
 
 class LiveLessons:
@@ -108,7 +121,12 @@ class LiveLessons:
             found = await repo.get_lesson_with_course(s, lesson_id=lesson_id)
             assert found is not None
             lesson, course = found
-            live = await load_live_lesson(s, lesson, Policy.from_stored(course.policy))
+            live = await load_live_lesson(
+                s,
+                lesson,
+                Policy.from_stored(course.policy),
+                IdentityPolicy.from_stored(course.policy),
+            )
         logger.info("lesson %s loaded: %d students", lesson_id, len(live.classroom.tracks))
         return live
 

@@ -102,6 +102,7 @@ def student_state(track: Track) -> dict[str, Any]:
         "name": track.name,
         "connected": track.connected,
         "camera": track.camera,
+        "identity": track.identity,
         "state": track.state.value,
         "last_outcome": track.last_outcome,
         "last_check_at": _iso(track.last_check_at),

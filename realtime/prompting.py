@@ -9,6 +9,7 @@ student and to the tutors.
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import uuid
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from storage.batch import GroupCommit
 
 logger = logging.getLogger(__name__)
 
+_RNG = random.SystemRandom()
 MISSED_HINT = "no frame arrived before the deadline"
 BUSY_HINT = "the server was too busy to check your frames in time; this check does not count"
 
@@ -104,6 +106,10 @@ class Prompter:
             return False
         prompt_id = secrets.token_urlsafe(16)  # 128 random bits
         prompt = live.classroom.issue(student_id, prompt_id, self._clock.now())
+        # Whether its frames are compared with the enrolled face: decided here, never sent.
+        prompt.compares_identity = live.identity.should_check(
+            first_of_lesson=live.classroom.track(student_id).counts.issued == 1, rng=_RNG
+        )
 
         async def write(s: AsyncSession) -> None:
             await repo.add_prompt(

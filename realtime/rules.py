@@ -36,6 +36,8 @@ from realtime.errors import RulesError
 DEADLINE_GRACE = timedelta(seconds=1)
 # How many resolved prompt ids a student's track remembers, to tell "too late" from "unknown".
 RECENT_PROMPTS = 8
+# The outcome of a frame showing someone other than the enrolled student (identity.flow).
+DIFFERENT_PERSON = "different_person"
 # A prompt due while the vision pool is nearly full waits this long (uniformly random) instead.
 BUSY_DELAY_S = (2.0, 8.0)
 
@@ -64,6 +66,23 @@ class OpenPrompt:
     frames_refused: int = 0
     """Frames that came in time but that the server was too busy to judge."""
     deadline_passed: bool = False
+    compares_identity: bool = False
+    """Its frames are compared with the student's enrolled face (decided by the server when it
+    is issued, never told to the client)."""
+    presence_passed: bool = False
+    """A frame passed presence but its identity was uncertain: if no frame decides, the prompt
+    passes on presence at its end."""
+    mismatched: bool = False
+    """A frame showed someone other than the enrolled student."""
+
+    @property
+    def status_if_undecided(self) -> PromptStatus:
+        """How the prompt ends when its frames are used up, or its deadline comes, after frames
+        that did not pass: on presence when one passed presence with an uncertain identity
+        (and nobody else was seen), else failed."""
+        if self.presence_passed and not self.mismatched:
+            return PromptStatus.PASSED
+        return PromptStatus.FAILED
 
     @property
     def attempts_left(self) -> int:
@@ -107,6 +126,8 @@ class Track:
     name: str
     connections: int = 0
     camera: str = "unknown"
+    identity: str = "not_enrolled"
+    """not_enrolled, pending, matched, mismatch or inconclusive: what the tutor sees."""
     counts: Counts = field(default_factory=Counts)
     open_prompt: OpenPrompt | None = None
     last_status: PromptStatus | None = None
@@ -305,10 +326,33 @@ class Classroom:
         if passed:
             resolution = self._resolve(prompt, PromptStatus.PASSED, now, False)
             return FrameResult(ticket.prompt_id, outcome, True, 0, resolution)
+        if outcome == DIFFERENT_PERSON:
+            prompt.mismatched = True
         out_of_frames = prompt.attempts_left <= 0 and prompt.frames_in_flight == 0
         if out_of_frames or (prompt.deadline_passed and prompt.frames_in_flight == 0):
             resolution = self._resolve(
-                prompt, PromptStatus.FAILED, now, by_deadline=not out_of_frames
+                prompt, prompt.status_if_undecided, now, by_deadline=not out_of_frames
+            )
+            return FrameResult(ticket.prompt_id, outcome, True, 0, resolution)
+        attempts_left = 0 if prompt.deadline_passed else prompt.attempts_left
+        return FrameResult(ticket.prompt_id, outcome, False, attempts_left, None)
+
+    def finish_uncertain(self, ticket: FrameTicket, outcome: str, now: datetime) -> FrameResult:
+        """A frame that passed presence but whose identity could not be decided: it uses its
+        attempt and the student is asked for another; a prompt with no frame left, or past its
+        deadline, passes on presence (identity inconclusive, never a failure by itself)."""
+        prompt = self._open.get(ticket.prompt_id)
+        if prompt is None:
+            return FrameResult(ticket.prompt_id, outcome, True, 0, None)
+        track = self.tracks[ticket.student_id]
+        track.last_outcome = outcome
+        track.last_check_at = now
+        prompt.frames_in_flight -= 1
+        prompt.presence_passed = True
+        out_of_frames = prompt.attempts_left <= 0 and prompt.frames_in_flight == 0
+        if out_of_frames or (prompt.deadline_passed and prompt.frames_in_flight == 0):
+            resolution = self._resolve(
+                prompt, prompt.status_if_undecided, now, by_deadline=not out_of_frames
             )
             return FrameResult(ticket.prompt_id, outcome, True, 0, resolution)
         attempts_left = 0 if prompt.deadline_passed else prompt.attempts_left
@@ -342,7 +386,7 @@ class Classroom:
     @staticmethod
     def _deadline_status(prompt: OpenPrompt) -> PromptStatus:
         if prompt.frames_started:
-            return PromptStatus.FAILED
+            return prompt.status_if_undecided
         return PromptStatus.CANCELLED if prompt.frames_refused else PromptStatus.MISSED
 
     def _resolve(

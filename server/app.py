@@ -148,6 +148,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 bus=bus,
                 stale_after_s=settings.process_stale_s,
                 db_wait_s=settings.db_wait_s,
+                identity=identity,
+                face_cipher=cipher,
             )
             logger.info(
                 "message queue: %s",

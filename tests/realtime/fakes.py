@@ -18,6 +18,7 @@ from realtime.checks import CheckNow, WaveTuning
 from realtime.clock import Timer
 from realtime.connections import Connection, Connections
 from realtime.events import NoEvents
+from realtime.faces import FaceChecks
 from realtime.frames import Frames
 from realtime.live import LiveLesson
 from realtime.prompting import Prompter
@@ -231,6 +232,8 @@ class Lesson:
         self.events = Counting()
         self.tasks = TaskSet()
         self.busy = False
+        # Identity switched off unless a test gives the lesson a comparer.
+        self.faces = FaceChecks(sessions=None, pool=None, cipher=None)  # type: ignore[arg-type]
         self.live = LiveLesson(
             lesson_id=uuid.uuid4(),
             classroom=Classroom("lesson", policy or Policy(), rng=random.Random(seed)),
@@ -259,6 +262,7 @@ class Lesson:
             tasks=self.tasks,
             # Frames need no database read of rights: revoked and expiry are on the connection.
             rights=Rights(clock=self.clock, sessions=None),  # type: ignore[arg-type]
+            faces=self.faces,
         )
         self.checks = CheckNow(
             clock=self.clock,
