@@ -36,6 +36,7 @@ from realtime.rules import (
     Resolution,
     Track,
 )
+from storage import liveness
 from storage import repositories as repo
 from storage.batch import GroupCommit
 from storage.db import Sessions
@@ -194,7 +195,7 @@ class LessonHub:
         self._stale_after = timedelta(seconds=stale_after_s)
         self._commits = GroupCommit(sessions)
         self._outbox = Outbox(self._commits, wait_s=db_wait_s)
-        await self.bus.start(self._on_bus)
+        await self.bus.start(self._on_bus, self.queue_changed)
         self._sessions = sessions
         self._vision = vision
         self._tokens = tokens
@@ -378,8 +379,8 @@ class LessonHub:
             if (
                 pending is not None
                 and pending.process_id != self.process_id
-                and not await repo.process_alive(
-                    s, process_id=pending.process_id, seen_after=_now() - self._stale_after
+                and not await liveness.process_alive(
+                    s, process_id=pending.process_id, stale_after=self._stale_after
                 )
             ):
                 await repo.cancel_prompt(s, prompt_id=pending.id, at=_now())
@@ -798,6 +799,8 @@ class LessonHub:
                 target_id=str(live.lesson_id),
                 detail={"student_id": str(target) if target else None, "issued": issued},
             )
+        if answers.unreachable:  # some students are on a process that cannot be reached now
+            return {"issued": issued, "unreachable": True}
         return {"issued": issued}
 
     async def end_lesson(self, lesson_id: uuid.UUID, actor_id: uuid.UUID) -> bool:
@@ -969,14 +972,20 @@ class LessonHub:
             if (track := live.classroom.tracks.get(str(student_id))) is not None:
                 history.apply(track)
         states = {t.student_id: payloads.student_state(t) for t in live.classroom.tracks.values()}
-        for answer in await self.bus.ask("states", {"lesson_id": str(live.lesson_id)}):
+        answers = await self.bus.ask("states", {"lesson_id": str(live.lesson_id)})
+        for answer in answers:
             for state in answer or []:
                 states[state["student_id"]] = state
         students = list(states.values())
         students.sort(key=lambda s: (s["name"].casefold(), s["student_id"]))
         await self.sio.emit(
             "roster",
-            {"lesson_id": str(live.lesson_id), "students": students},
+            {
+                "lesson_id": str(live.lesson_id),
+                "students": students,
+                # Some students' states may be out of date: their process cannot be reached.
+                "unreachable": answers.unreachable,
+            },
             to=sid,
             namespace=TUTOR_NS,
             ignore_queue=True,  # the tutor's socket is here
@@ -987,6 +996,24 @@ class LessonHub:
         await self.sio.emit(
             "attendance", state, room=tutors_room(live.lesson_id), namespace=TUTOR_NS
         )
+
+    async def queue_changed(self, reachable: bool) -> None:
+        """The message queue was lost (tell this process's tutors that students on other
+        processes may be out of date) or is back (send them their class afresh, and end here
+        the lessons that were ended meanwhile)."""
+        tutors = [(sid, c) for sid, c in self._connections.items() if c.role is Role.TUTOR]
+        if reachable and self._lessons:
+            async with self.sessions() as s:
+                lessons = [await repo.get_lesson(s, lesson_id=i) for i in list(self._lessons)]
+            ended = [x.id for x in lessons if x is not None and x.status is LessonStatus.ENDED]
+            for lesson_id in ended:
+                await self._end_here(lesson_id)
+        for sid, conn in tutors:
+            await self.sio.emit(
+                "cluster", {"reachable": reachable}, to=sid, namespace=TUTOR_NS, ignore_queue=True
+            )
+            if reachable and (live := self._lessons.get(conn.lesson_id)) is not None:
+                self.spawn(self._send_roster(sid, live), f"roster-{sid}")
 
     def connection(self, sid: str) -> Connection | None:
         return self._connections.get(sid)

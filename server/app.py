@@ -16,8 +16,10 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
-from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
+from realtime.cluster import Bus, LocalBus, RedisBus
 from realtime.limits import LimitedASGIApp
+from realtime.processes import ProcessRegistry
+from realtime.queue_link import QueueLink
 from realtime.server import create_socket_server
 from server import bootstrap
 from server.metrics import Metrics, TimingMiddleware
@@ -39,7 +41,10 @@ logger = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> LimitedASGIApp:
     """Build the whole server: Starlette for HTTP, wrapped by the Socket.IO app."""
     settings = settings or Settings()
+    # Told by every part that uses Redis when it loses it and has it again.
+    link = QueueLink()
     sio, hub = create_socket_server(
+        link=link,
         message_queue_url=settings.message_queue_url,
         channel=settings.message_queue_channel,
         cors_origins=settings.cors_origins,
@@ -93,6 +98,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                     settings.message_queue_url,
                     registry.process_id,
                     channel=settings.message_queue_channel,
+                    link=link,
+                    processes_alive=lambda: registry.alive if registry else 1,
                 )
                 if settings.message_queue_url
                 else LocalBus()

@@ -28,6 +28,13 @@ async def health(request: Request) -> JSONResponse:
         parts["database"] = f"failing: {type(exc).__name__}"
     parts["vision"] = "ok" if svc.vision.alive() else "failing: the pool is closed"
     parts["message_queue"] = await _message_queue(svc.settings.message_queue_url)
+    link = getattr(svc.hub.bus, "link", None)
+    if parts["message_queue"] == "ok" and link is not None and not link.reachable:
+        # Redis answers this ping, but one of this process's subscriptions is not back yet.
+        parts["message_queue"] = f"failing: {link.describe()}"
+    if parts["message_queue"].startswith("failing"):
+        # What still works: this process serves the students and tutors connected to it.
+        parts["message_queue"] += "; serving this process's own connections only"
     # While draining for a restart, tell load balancers to send new clients elsewhere.
     parts["process"] = "draining" if svc.hub.draining else "ok"
     ok = all(v in ("ok", "not configured") for v in parts.values())

@@ -65,6 +65,7 @@ class PrivateRedis:
     def start(self) -> None:
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        args += ["--enable-debug-command", "local"]  # DEBUG SLEEP: a Redis that answers late
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait(lambda: self.cli("PING") == "PONG", "redis-server", 10)
 
