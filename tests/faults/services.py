@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,13 +102,15 @@ class PrivatePostgres:
     which the test can restart for real. PostgreSQL refuses to run as root: as root, it runs
     as the `postgres` user."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self) -> None:
         binaries = sorted(glob("/usr/lib/postgresql/*/bin"))
         need("PostgreSQL's initdb and pg_ctl", binaries)
         self.bin = Path(binaries[-1])
         self.port = free_port()
-        self.data = workdir / "pgdata"
-        self.log = workdir / "postgres.log"
+        # Its own directory under /tmp: the postgres user cannot reach into pytest's (0700).
+        self.workdir = Path(tempfile.mkdtemp(prefix="tl-test-pg-"))
+        self.data = self.workdir / "data"
+        self.log = self.workdir / "postgres.log"
         self._user: list[str] = []
         if os.geteuid() == 0:
             try:
@@ -116,8 +119,7 @@ class PrivatePostgres:
                 need("a `postgres` user to run PostgreSQL as (root cannot)", False)
             need("runuser", shutil.which("runuser"))
             self._user = ["runuser", "-u", "postgres", "--"]
-            workdir.chmod(0o777)
-            os.chown(workdir, entry.pw_uid, entry.pw_gid)
+            os.chown(self.workdir, entry.pw_uid, entry.pw_gid)
 
     @property
     def url(self) -> str:
@@ -125,7 +127,11 @@ class PrivatePostgres:
 
     def _run(self, *args: str) -> None:
         done = subprocess.run(
-            [*self._user, *args], capture_output=True, text=True, timeout=timeout(120)
+            [*self._user, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout(120),
+            cwd=self.workdir,
         )
         assert done.returncode == 0, done.stderr + done.stdout
 
@@ -153,7 +159,9 @@ class PrivatePostgres:
              "stop"],
             capture_output=True,
             timeout=timeout(60),
+            cwd=self.workdir,
         )  # fmt: skip
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 # -- server processes -------------------------------------------------------------------------
