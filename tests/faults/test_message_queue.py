@@ -204,3 +204,34 @@ async def test_a_dropped_subscription_or_a_slow_redis_costs_only_a_moment(
         assert await checked_across(2) < timeout(RECOVER_WITHIN_S)
     finally:
         await api.close()
+
+
+async def test_a_lesson_ended_during_an_outage_ends_everywhere_once_redis_is_back(
+    cluster: tuple[PrivateRedis, Server, Server], opened: list[Participant]
+) -> None:
+    redis, a, b = cluster
+    api = Api(a.url)
+    try:
+        room = await make_classroom(api, n_students=2)
+        s1, s2 = room.students
+        on_a = await join(opened, a, "/student", s1["token"], room.lesson_id)
+        on_b = await join(opened, b, "/student", s2["token"], room.lesson_id)
+        tutor = await join(opened, a, "/tutor", room.tutor["token"], room.lesson_id)
+        await tutor.wait_for("roster")
+
+        await asyncio.to_thread(redis.kill)
+        await tutor.wait_for("cluster", lambda d: d == {"reachable": False}, within=3)
+        # Ended here at once: this process's students are told and let go.
+        ack, took = await timed(tutor.call("end_lesson", {}))
+        assert ack == {"ok": True} and took < ANSWER_WITHIN_S
+        assert await on_a.wait_for("lesson_ended") == {"lesson_id": room.lesson_id}
+        assert not any(event == "lesson_ended" for event, _ in on_b.events)
+
+        # Redis back: the other process learns of it and ends the lesson for its students.
+        back = time.monotonic()
+        await asyncio.to_thread(redis.start)
+        await on_b.wait_for("lesson_ended", within=RECOVER_WITHIN_S)
+        await on_b.wait_for("disconnect", within=RECOVER_WITHIN_S)
+        assert time.monotonic() - back < timeout(RECOVER_WITHIN_S)
+    finally:
+        await api.close()
