@@ -99,9 +99,9 @@ class RedisBus:
         link: QueueLink | None = None,
         processes_alive: Callable[[], int] = lambda: 0,
     ) -> None:
-        self._url = url
         self._channel = f"{channel}:bus"
         self._redis = redis_client(url, timeout_s=ASK_DEADLINE_S)
+        self._subscriber = redis_client(url, timeout_s=None)
         self._process_id = process_id
         self._replies = f"{self._channel}:reply:{process_id}"
         self._processes_alive = processes_alive
@@ -188,7 +188,7 @@ class RedisBus:
 
     async def _listen(self) -> None:
         while True:
-            pubsub = redis_client(self._url, timeout_s=None).pubsub()
+            pubsub = self._subscriber.pubsub()
             try:
                 await pubsub.subscribe(self._channel, self._replies)
                 self._subscribed = True
@@ -282,3 +282,4 @@ class RedisBus:
                 await task
         await self.link.close()
         await self._redis.aclose()
+        await self._subscriber.aclose()

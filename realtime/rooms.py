@@ -191,6 +191,14 @@ class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignor
                     await self._sender.ping()
                 return
 
+    async def close(self) -> None:
+        """Stop publishing (what is still queued is dropped: the process is stopping)."""
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+            await self._sender.aclose()
+
     async def _redis_listen_with_retries(self) -> Any:
         while True:
             try:

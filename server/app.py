@@ -20,6 +20,7 @@ from realtime.cluster import Bus, LocalBus, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.processes import ProcessRegistry
 from realtime.queue_link import QueueLink
+from realtime.rooms import RedisRoomManager
 from realtime.server import create_socket_server
 from server import bootstrap
 from server.metrics import Metrics, TimingMiddleware
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             if lag_watch is not None:
                 lag_watch.cancel()
             await hub.stop()
+            if isinstance(sio.manager, RedisRoomManager):
+                await sio.manager.close()
             if registry is not None:
                 await registry.stop()
             # close() waits for frames being judged: not on the event loop.
