@@ -219,7 +219,7 @@ class RedisBus:
                 return  # answered directly, not through Redis
             if data.get("op") == REJOINED:
                 # Another process has Redis again: what it sent meanwhile was lost.
-                if self._on_change is not None:
+                if self._on_change is not None and self.link.reachable:
                     self._spawn(self._on_change(True), "bus-peer-rejoined")
                 return
             self._spawn(self._answer(data), f"bus-{data.get('op')}")
