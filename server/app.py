@@ -115,6 +115,10 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 stale_after_s=settings.process_stale_s,
                 db_wait_s=settings.db_wait_s,
             )
+            if settings.message_queue_url:
+                # A process settled as dead no longer counts as unreachable: tutors whose class
+                # list said so get it afresh.
+                registry.on_reaped = lambda: hub.queue_changed(link.reachable)
             services = Services(
                 settings=settings,
                 engine=engine,
