@@ -11,7 +11,7 @@ from server.settings import Settings
 from storage import repositories as repo
 from storage.db import Sessions
 from storage.models import Role
-from storage.startup import once
+from storage.startup import once, one_at_a_time
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ async def on_start(sessions: Sessions, settings: Settings) -> None:
     password_hash = await hash_password(settings.admin_password)
 
     async def create(s: AsyncSession) -> bool:
+        await one_at_a_time(s, "creating the first admin")
         if await repo.any_admin(s):
             return False
         if await repo.get_user_by_email(s, email=email) is not None:

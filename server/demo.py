@@ -12,7 +12,7 @@ from server.security import hash_password
 from storage import repositories as repo
 from storage.db import Sessions
 from storage.models import LessonStatus, Role
-from storage.startup import once
+from storage.startup import once, one_at_a_time
 from storage.types import utcnow
 
 DEMO_PASSWORD = "demo-password"
@@ -44,6 +44,7 @@ async def seed(sessions: Sessions) -> Demo:
 
 
 async def _seed(s: AsyncSession, password_hash: str) -> Demo:
+    await one_at_a_time(s, "seeding the demo")
     tutor = await repo.get_user_by_email(s, email=TUTOR[0])
     if tutor is not None:
         lesson = await repo.demo_lesson(s, tutor_id=tutor.id)

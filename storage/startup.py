@@ -48,6 +48,17 @@ async def once(sessions: Sessions, work: Callable[[AsyncSession], Awaitable[T]],
     raise AssertionError("unreachable")
 
 
+async def one_at_a_time(s: AsyncSession, name: str) -> None:
+    """Hold, until this transaction ends, a lock that other processes doing ``name`` wait for.
+
+    PostgreSQL reads what others committed after this transaction began (READ COMMITTED): a
+    process that found nothing could otherwise go on to find the rows another just committed
+    and add a second set beside them. SQLite needs no lock: its writers take turns, and one
+    whose reads went stale is refused (and :func:`once` runs it again)."""
+    if (await s.connection()).dialect.name == "postgresql":
+        await s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
 def _raced(exc: IntegrityError | OperationalError) -> bool:
     if isinstance(exc, IntegrityError):
         return True
