@@ -28,6 +28,7 @@ from realtime.prompting import Prompter
 from realtime.rights import ACCESS_ENDED, Rights
 from realtime.rules import Track
 from realtime.tasks import TaskSet
+from storage import liveness
 from storage import repositories as repo
 from storage.batch import GroupCommit
 from storage.db import Sessions
@@ -176,10 +177,9 @@ class Admission:
             if (
                 pending is not None
                 and pending.process_id != self._process_id
-                and not await repo.process_alive(
-                    s,
-                    process_id=pending.process_id,
-                    seen_after=self._clock.now() - self._stale_after,
+                # On the database's clock: a process whose own clock is off is not dead.
+                and not await liveness.process_alive(
+                    s, process_id=pending.process_id, stale_after=self._stale_after
                 )
             ):
                 await repo.cancel_prompt(s, prompt_id=pending.id, at=self._clock.now())
@@ -209,14 +209,23 @@ class Admission:
             if (track := live.classroom.tracks.get(str(student_id))) is not None:
                 history.apply(track)
         states = {t.student_id: payloads.student_state(t) for t in live.classroom.tracks.values()}
-        for answer in await self._bus.ask("states", {"lesson_id": str(live.lesson_id)}):
+        answers = await self._bus.ask("states", {"lesson_id": str(live.lesson_id)})
+        for answer in answers:
             for state in answer or []:
                 states[state["student_id"]] = state
         students = list(states.values())
         students.sort(key=lambda s: (s["name"].casefold(), s["student_id"]))
-        await self._emitter.to_sid(
-            sid, TUTOR_NS, "roster", {"lesson_id": str(live.lesson_id), "students": students}
-        )
+        roster = {
+            "lesson_id": str(live.lesson_id),
+            "students": students,
+            # Some students are on a process that cannot be reached now: their states may lag.
+            "unreachable": answers.unreachable,
+        }
+        await self._emitter.to_sid(sid, TUTOR_NS, "roster", roster)
+
+    async def send_roster(self, sid: str, live: LiveLesson) -> None:
+        """The whole class, afresh, to one tutor socket of this process."""
+        await self._send_roster(sid, live)
 
     # -- leaving and the camera -----------------------------------------------------------
 

@@ -1,13 +1,17 @@
 """Several server processes, one classroom.
 
 Each process holds its own students' connections, prompts and timers. What must reach the
-others goes over a :class:`Bus`: a question asked of every process (including this one), each
-answering for what it holds. Without a message queue there is one process and the bus is a
-plain call. With Redis, questions go out on a pub/sub channel; the number of processes that
-received one is what Redis's PUBLISH returns, so the asker knows how many answers to wait for.
+others goes over a :class:`Bus`: a question asked of every process, each answering for what
+it holds. This process answers its own part directly, never through Redis, so whatever
+concerns only its own students works while Redis is away. The others' answers come over a
+Redis pub/sub channel within :data:`ASK_DEADLINE_S`; the number of processes that received a
+question is what PUBLISH returns, so the asker knows how many answers to wait for. When
+Redis cannot be reached, or some process did not answer in time, or fewer processes answered
+than the database says are alive, the answers say so (:attr:`Answers.unreachable`): a partial
+result, on time, rather than a wait.
 
-:class:`ProcessRegistry` keeps a heartbeat per process in the database and settles what a
-process that stopped beating left open (its presence intervals and pending prompts).
+After an outage, this process and every other one are told (``on_change(True)``) so that
+tutors get their class afresh: what happened meanwhile on another process never reached them.
 """
 
 from __future__ import annotations
@@ -16,25 +20,37 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import secrets
-import socket
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
-from storage import repositories as repo
-from storage.db import Sessions
+from realtime.queue_link import QueueLink
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[str, dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[str, dict[str, Any]], Coroutine[Any, Any, Any]]
+OnChange = Callable[[bool], Coroutine[Any, Any, None]]
+
+# How long a question waits for the other processes' answers, all told (the tutor's "check
+# now" is acknowledged within it).
+ASK_DEADLINE_S = 1.5
+# How often Redis is pinged, and how long a ping may take before Redis counts as away.
+PING_EVERY_S = 1.0
+# How soon a lost subscription is tried again.
+RESUBSCRIBE_S = 0.5
+REJOINED = "_rejoined"
+
+
+class Answers(list[Any]):
+    """The answers to one question; ``unreachable`` when some process may not have answered."""
+
+    unreachable: bool = False
 
 
 class Bus(Protocol):
-    async def start(self, handler: Handler) -> None: ...
+    async def start(self, handler: Handler, on_change: OnChange | None = None) -> None: ...
 
-    async def ask(self, op: str, payload: dict[str, Any]) -> list[Any]: ...
+    async def ask(self, op: str, payload: dict[str, Any]) -> Answers: ...
 
     async def close(self) -> None: ...
 
@@ -45,96 +61,174 @@ class LocalBus:
     def __init__(self) -> None:
         self._handler: Handler | None = None
 
-    async def start(self, handler: Handler) -> None:
+    async def start(self, handler: Handler, on_change: OnChange | None = None) -> None:
         self._handler = handler
 
-    async def ask(self, op: str, payload: dict[str, Any]) -> list[Any]:
+    async def ask(self, op: str, payload: dict[str, Any]) -> Answers:
         assert self._handler is not None
-        return [await self._handler(op, payload)]
+        return Answers([await self._handler(op, payload)])
 
     async def close(self) -> None:
         self._handler = None
+
+
+def redis_client(url: str, *, timeout_s: float | None) -> Any:
+    """A client that gives up at once: no retries of its own, connects within a second, and
+    (unless ``timeout_s`` is None, for subscriptions) answers within ``timeout_s``."""
+    import redis.asyncio as redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=1.0,
+        socket_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
 class RedisBus:
     """Several processes sharing one Redis: every process answers every question."""
 
     def __init__(
-        self, url: str, process_id: str, channel: str = "trust-lesson", timeout_s: float = 3.0
+        self,
+        url: str,
+        process_id: str,
+        channel: str = "trust-lesson",
+        *,
+        link: QueueLink | None = None,
+        processes_alive: Callable[[], int] = lambda: 0,
     ) -> None:
-        import redis.asyncio as redis
-
         self._channel = f"{channel}:bus"
-        self._redis = redis.Redis.from_url(url)
-        self._pubsub = self._redis.pubsub()
+        self._redis = redis_client(url, timeout_s=ASK_DEADLINE_S)
+        self._subscriber = redis_client(url, timeout_s=None)
         self._process_id = process_id
         self._replies = f"{self._channel}:reply:{process_id}"
-        self._timeout_s = timeout_s
+        self._processes_alive = processes_alive
+        self.link = link or QueueLink()
+        self._subscribed = False
         self._handler: Handler | None = None
-        self._waiting: dict[str, tuple[list[Any], asyncio.Event, int]] = {}
-        self._listener: asyncio.Task[None] | None = None
+        self._on_change: OnChange | None = None
+        self._waiting: dict[str, tuple[Answers, asyncio.Event, set[str]]] = {}
+        self._background: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def start(self, handler: Handler) -> None:
+    async def start(self, handler: Handler, on_change: OnChange | None = None) -> None:
         self._handler = handler
-        await self._pubsub.subscribe(self._channel, self._replies)
-        self._listener = asyncio.create_task(self._listen(), name="bus-listener")
+        self._on_change = on_change
+        self.link.listen(self._changed)
+        self._background = [
+            asyncio.create_task(self._listen(), name="bus-listener"),
+            asyncio.create_task(self._watch(), name="bus-ping"),
+        ]
 
-    async def ask(self, op: str, payload: dict[str, Any]) -> list[Any]:
-        request_id = secrets.token_hex(8)
-        answers: list[Any] = []
-        done = asyncio.Event()
-        # The count of receivers is known only after publishing; until then expect "many".
-        self._waiting[request_id] = (answers, done, 1 << 30)
-        message = {"op": op, "payload": payload, "id": request_id, "reply_to": self._replies}
+    # -- asking ---------------------------------------------------------------------------------
+
+    async def ask(self, op: str, payload: dict[str, Any]) -> Answers:
+        """This process's answer and every other's that arrives within the deadline."""
+        assert self._handler is not None
+        here = asyncio.create_task(self._handler(op, payload), name=f"bus-{op}-here")
+        elsewhere = await self._ask_others(op, payload)
+        answers = Answers()
         try:
-            receivers = int(await self._redis.publish(self._channel, json.dumps(message)))
-            self._waiting[request_id] = (answers, done, receivers)
-            if len(answers) < receivers:
+            answers.append(await here)
+        except Exception:
+            logger.exception("bus %s failed here", op)
+        answers.extend(elsewhere)
+        answers.unreachable = elsewhere.unreachable
+        return answers
+
+    async def _ask_others(self, op: str, payload: dict[str, Any]) -> Answers:
+        answers = Answers()
+        request_id = secrets.token_hex(8)
+        done = asyncio.Event()
+        answered: set[str] = set()
+        self._waiting[request_id] = (answers, done, answered)
+        message = {
+            "op": op,
+            "payload": payload,
+            "id": request_id,
+            "from": self._process_id,
+            "reply_to": self._replies,
+        }
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ASK_DEADLINE_S
+        subscribed = self._subscribed
+        try:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    receivers = int(await self._redis.publish(self._channel, json.dumps(message)))
+            except Exception as exc:
+                self.link.down("publishing", type(exc).__name__)
+                answers.unreachable = True
+                return answers
+            # This process hears its own question (when subscribed) and leaves it unanswered.
+            expected = receivers - (1 if subscribed else 0)
+            if len(answered) < expected:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._timeout_s):
-                        await done.wait()
-            if len(answers) < receivers:
+                    async with asyncio.timeout_at(deadline):
+                        while len(answered) < expected:
+                            done.clear()
+                            await done.wait()
+            alive_elsewhere = self._processes_alive() - 1
+            if len(answered) < max(expected, alive_elsewhere):
                 logger.warning(
-                    "bus %s: %d of %d processes answered in time", op, len(answers), receivers
+                    "bus %s: %d other processes answered in time; %d received it, %d alive",
+                    op,
+                    len(answered),
+                    expected,
+                    alive_elsewhere,
                 )
-            return list(answers)
+                answers.unreachable = True
+            return answers
         finally:
             del self._waiting[request_id]
 
+    # -- listening ------------------------------------------------------------------------------
+
     async def _listen(self) -> None:
         while True:
+            pubsub = self._subscriber.pubsub()
             try:
-                message = await self._pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=1.0
-                )
+                await pubsub.subscribe(self._channel, self._replies)
+                self._subscribed = True
+                self.link.up("bus listener")
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message is not None:
+                        self._received(message)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("message bus: lost Redis; retrying")
-                await asyncio.sleep(1)
-                continue
-            if message is None:
-                continue
-            try:
-                data = json.loads(message["data"])
-            except (ValueError, TypeError):
-                continue
-            channel = message["channel"]
-            channel = channel.decode() if isinstance(channel, bytes) else channel
-            if channel == self._channel:
-                task = asyncio.create_task(self._answer(data), name=f"bus-{data.get('op')}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            elif (waiting := self._waiting.get(data.get("id"))) is not None:
-                answers, done, expected = waiting
-                if "error" not in data:
-                    answers.append(data.get("result"))
-                else:
-                    expected -= 1
-                    self._waiting[data["id"]] = (answers, done, expected)
-                if len(answers) >= self._waiting[data["id"]][2]:
-                    done.set()
+            except Exception as exc:
+                self._subscribed = False
+                self.link.down("bus listener", type(exc).__name__)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(RESUBSCRIBE_S)
+
+    def _received(self, message: dict[str, Any]) -> None:
+        try:
+            data = json.loads(message["data"])
+        except (ValueError, TypeError):
+            return
+        channel = message["channel"]
+        channel = channel.decode() if isinstance(channel, bytes) else channel
+        if channel == self._channel:
+            if data.get("from") == self._process_id:
+                return  # answered directly, not through Redis
+            if data.get("op") == REJOINED:
+                # Another process has Redis again: what it sent meanwhile was lost.
+                if self._on_change is not None and self.link.reachable:
+                    self._spawn(self._on_change(True), "bus-peer-rejoined")
+                return
+            self._spawn(self._answer(data), f"bus-{data.get('op')}")
+        elif (waiting := self._waiting.get(data.get("id"))) is not None:
+            answers, done, answered = waiting
+            answered.add(str(data.get("from")))
+            if "error" not in data:
+                answers.append(data.get("result"))
+            done.set()
 
     async def _answer(self, data: dict[str, Any]) -> None:
         assert self._handler is not None
@@ -144,113 +238,48 @@ class RedisBus:
         except Exception as exc:
             logger.exception("bus %s failed here", data.get("op"))
             reply["error"] = type(exc).__name__
-        await self._redis.publish(str(data["reply_to"]), json.dumps(reply))
+        try:
+            await self._redis.publish(str(data["reply_to"]), json.dumps(reply))
+        except Exception as exc:
+            self.link.down("publishing", type(exc).__name__)
 
-    async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-        for task in list(self._tasks):
-            task.cancel()
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-        await self._redis.aclose()
+    # -- watching -------------------------------------------------------------------------------
 
-
-class ProcessRegistry:
-    """This process's heartbeat, and the settling of processes whose heartbeat stopped."""
-
-    def __init__(self, sessions: Sessions, *, heartbeat_s: float, stale_after_s: float) -> None:
-        self.process_id = secrets.token_hex(16)
-        self._sessions = sessions
-        self._heartbeat_s = heartbeat_s
-        self._stale_after = timedelta(seconds=stale_after_s)
-        self._task: asyncio.Task[None] | None = None
-        self.on_reaped: Callable[[], Awaitable[None]] | None = None
-
-    def alive_since(self) -> datetime:
-        """Processes seen after this are alive."""
-        return _now() - self._stale_after
-
-    async def start(self) -> None:
-        async with self._sessions() as s, s.begin():
-            await repo.register_process(
-                s,
-                process_id=self.process_id,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                at=_now(),
-            )
-        await self.reap()
-        self._task = asyncio.create_task(self._beat(), name="heartbeat")
-
-    async def _beat(self) -> None:
+    async def _watch(self) -> None:
+        """Ping Redis every second: publishing is up while pings are answered in time."""
         while True:
-            await asyncio.sleep(self._heartbeat_s)
             try:
-                async with self._sessions() as s, s.begin():
-                    if not await repo.heartbeat(s, process_id=self.process_id, at=_now()):
-                        # Taken for dead during a long stall: come back under the same id.
-                        await repo.register_process(
-                            s,
-                            process_id=self.process_id,
-                            host=socket.gethostname(),
-                            pid=os.getpid(),
-                            at=_now(),
-                        )
-                await self.reap()
+                async with asyncio.timeout(PING_EVERY_S):
+                    await self._redis.ping()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("heartbeat failed; trying again")
+            except Exception as exc:
+                self.link.down("publishing", type(exc).__name__ or "no answer")
+            else:
+                self.link.up("publishing")
+            await asyncio.sleep(PING_EVERY_S)
 
-    async def reap(self) -> int:
-        """Settle every process that stopped beating (or, on this host, whose pid is gone)."""
-        now = _now()
-        reaped = 0
-        async with self._sessions() as s, s.begin():
-            for process in await repo.processes(s):
-                if process.id == self.process_id:
-                    continue
-                gone = process.last_seen_at < now - self._stale_after or (
-                    process.host == socket.gethostname() and not _pid_alive(process.pid)
-                )
-                if gone:
-                    closed, cancelled = await repo.reap_process(s, process=process, at=now)
-                    logger.warning(
-                        "process %s (pid %d on %s) stopped beating: closed %d presence "
-                        "intervals at its last heartbeat, cancelled %d open prompts",
-                        process.id,
-                        process.pid,
-                        process.host,
-                        closed,
-                        cancelled,
-                    )
-                    reaped += 1
-        if reaped and self.on_reaped is not None:
-            await self.on_reaped()
-        return reaped
+    async def _changed(self, reachable: bool) -> None:
+        if reachable:
+            # Back after an outage: tell the others, whose tutors missed what this one sent.
+            message = {"op": REJOINED, "from": self._process_id}
+            with contextlib.suppress(Exception):
+                await self._redis.publish(self._channel, json.dumps(message))
+        if self._on_change is not None:
+            await self._on_change(reachable)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in [*self._background, *self._tasks]:
+            task.cancel()
+        for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        async with self._sessions() as s, s.begin():
-            await repo.deregister_process(s, process_id=self.process_id)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+                await task
+        await self.link.close()
+        await self._redis.aclose()
+        await self._subscriber.aclose()

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.statuses import PromptStatus
 from realtime import payloads
+from realtime.admission import Admission
 from realtime.checks import CheckNow
 from realtime.clock import Clock, Timer
 from realtime.cluster import Bus
@@ -45,6 +46,7 @@ from realtime.tasks import TaskSet
 from storage import repositories as repo
 from storage.batch import GroupCommit
 from storage.db import Sessions
+from storage.models import LessonStatus
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class LessonControl:
         emitter: Emitter,
         rights: Rights,
         tasks: TaskSet,
+        admission: Admission,
         expiry_sweep_s: float = 10.0,
     ) -> None:
         self._clock = clock
@@ -80,6 +83,7 @@ class LessonControl:
         self._emitter = emitter
         self._rights = rights
         self._tasks = tasks
+        self._admission = admission
         self._expiry_sweep_s = expiry_sweep_s
         self._sweep: Timer | None = None
         self.bus_handlers: dict[str, BusHandler] = {
@@ -131,6 +135,8 @@ class LessonControl:
                 target_id=str(live.lesson_id),
                 detail={"student_id": str(target) if target else None, "issued": issued},
             )
+        if answers.unreachable:  # some students are on a process that cannot be reached now
+            return {"issued": issued, "unreachable": True}
         return {"issued": issued}
 
     async def _course_of(self, s: AsyncSession, live: LiveLesson) -> uuid.UUID:
@@ -212,6 +218,24 @@ class LessonControl:
         """Close every connection of a user (disabled or deleted), on every process."""
         answers = await self._bus.ask("disconnect_user", {"user_id": str(user_id)})
         return sum(a for a in answers if isinstance(a, int))
+
+    async def queue_changed(self, reachable: bool) -> None:
+        """The message queue was lost (tell this process's tutors that students on other
+        processes may be out of date) or is back (send them their class afresh, and end here
+        the lessons that were ended meanwhile)."""
+        lessons = list(self._lessons)
+        if reachable and lessons:
+            async with self._sessions() as s:
+                found = [await repo.get_lesson(s, lesson_id=live.lesson_id) for live in lessons]
+            for lesson in found:
+                if lesson is not None and lesson.status is LessonStatus.ENDED:
+                    await self._end_here({"lesson_id": str(lesson.id)})
+        for conn in self._connections:
+            if conn.is_student:
+                continue
+            await self._emitter.to_sid(conn.sid, TUTOR_NS, "cluster", {"reachable": reachable})
+            if reachable and (live := self._lessons.get(conn.lesson_id)) is not None:
+                self._tasks.spawn(self._admission.send_roster(conn.sid, live), f"roster-{conn.sid}")
 
     # -- what this process answers ----------------------------------------------------------
 

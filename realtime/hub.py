@@ -165,11 +165,12 @@ class LessonHub:
             emitter=self.emitter,
             rights=rights,
             tasks=self.tasks,
+            admission=admission,
         )
         self._parts = _Parts(
             sessions, vision, commits, outbox, lessons, prompter, frames, checks, admission, control
         )
-        await self.bus.start(control.on_bus)
+        await self.bus.start(control.on_bus, self.queue_changed)
         control.start_expiry_sweep()
 
     @property
@@ -266,6 +267,11 @@ class LessonHub:
     async def end_lesson(self, lesson_id: uuid.UUID, actor_id: uuid.UUID) -> bool:
         """End a live lesson on every process; False when it was not live anywhere."""
         return await self.parts.control.end_lesson(lesson_id, actor_id)
+
+    async def queue_changed(self, reachable: bool) -> None:
+        """The message queue was lost or is back (``realtime.cluster``, ``realtime.queue_link``)."""
+        if self._parts is not None:
+            await self._parts.control.queue_changed(reachable)
 
     async def end_lesson_by(self, sid: str) -> dict[str, Any]:
         """A tutor's ``end_lesson`` event, checked against their current right."""

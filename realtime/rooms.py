@@ -20,12 +20,18 @@ Both rely on python-socketio internals, checked by tests/contracts: docs/library
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import logging
 from typing import Any
 
 import engineio
 import socketio
 from socketio import packet
+
+from realtime.cluster import RESUBSCRIBE_S, redis_client
+from realtime.queue_link import QueueLink
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +128,94 @@ class RoomManager(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
             await deliver(self, event, data, namespace, to or room, skip_sid)
 
 
+# Messages for the other processes waiting to be published; beyond this the oldest are dropped.
+PUBLISH_BACKLOG = 10_000
+PUBLISH_TIMEOUT_S = 1.0
+
+
 class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignore[misc]
     """Several processes: python-socketio's Redis manager."""
+
+    def __init__(self, url: str, *, channel: str, link: QueueLink | None = None) -> None:
+        super().__init__(url, channel=channel)
+        self.link = link or QueueLink()
+        self._outgoing: collections.deque[str] = collections.deque(maxlen=PUBLISH_BACKLOG)
+        self._queued = asyncio.Event()
+        self._publisher: asyncio.Task[None] | None = None
+        self._sender: Any = None
+        self.dropped = 0
+
+    async def _publish(self, data: Any) -> None:
+        # Never waits on Redis: queued for the publisher task.
+        if self._publisher is None:
+            self._sender = redis_client(self.redis_url, timeout_s=PUBLISH_TIMEOUT_S)
+            self._publisher = asyncio.get_running_loop().create_task(
+                self._publish_queued(), name="socketio-publisher"
+            )
+        if len(self._outgoing) == self._outgoing.maxlen:
+            self.dropped += 1
+        self._outgoing.append(self.json.dumps(data))
+        self._queued.set()
+
+    async def _publish_queued(self) -> None:
+        while True:
+            await self._queued.wait()
+            self._queued.clear()
+            while self._outgoing:
+                batch = list(self._outgoing)
+                self._outgoing.clear()
+                try:
+                    async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                        async with self._sender.pipeline(transaction=False) as pipe:
+                            for message in batch:
+                                pipe.publish(self.channel, message)
+                            await pipe.execute()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.link.down("socket.io publishing", type(exc).__name__ or "no answer")
+                    await self._until_reachable()
+                    # What waited meanwhile is stale: tutors get their class afresh instead.
+                    self.dropped += len(batch) + len(self._outgoing)
+                    logger.warning(
+                        "%d events for other processes dropped while Redis was away",
+                        len(batch) + len(self._outgoing),
+                    )
+                    self._outgoing.clear()
+                    self.link.up("socket.io publishing")
+
+    async def _until_reachable(self) -> None:
+        while True:
+            await asyncio.sleep(RESUBSCRIBE_S)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                    await self._sender.ping()
+                return
+
+    async def close(self) -> None:
+        """Stop publishing (what is still queued is dropped: the process is stopping)."""
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+            await self._sender.aclose()
+
+    async def _redis_listen_with_retries(self) -> Any:
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                self.link.up("socket.io listener")
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.link.down("socket.io listener", type(exc).__name__)
+                with contextlib.suppress(Exception):
+                    await self.pubsub.aclose()
+                    await self.redis.aclose()
+            await asyncio.sleep(RESUBSCRIBE_S)
 
     async def emit(
         self,

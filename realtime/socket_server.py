@@ -12,6 +12,7 @@ from realtime import log_context
 from realtime.hub import LessonHub
 from realtime.limits import LimitedServer
 from realtime.namespaces import StudentNamespace, TutorNamespace, UnknownNamespace
+from realtime.queue_link import QueueLink
 from realtime.rooms import RedisRoomManager, RoomManager
 from realtime.transport import LeanEngineIOServer
 
@@ -70,10 +71,12 @@ def create_socket_server(
     ping_interval_s: float,
     ping_timeout_s: float,
     cors_origins: list[str] | None = None,
+    link: QueueLink | None = None,
 ) -> tuple[socketio.AsyncServer, LessonHub]:
-    """Build the server; ``message_queue_url`` (redis://) lets several processes share rooms."""
+    """Build the server; ``message_queue_url`` (redis://) lets several processes share rooms,
+    ``link`` hears when Redis is lost and back."""
     manager: socketio.AsyncManager = (
-        RedisRoomManager(message_queue_url, channel=f"{channel}:socketio")
+        RedisRoomManager(message_queue_url, channel=f"{channel}:socketio", link=link)
         if message_queue_url
         else RoomManager()
     )

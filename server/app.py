@@ -17,8 +17,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from identity import IdentityPool
-from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
+from realtime.cluster import Bus, LocalBus, RedisBus
 from realtime.limits import LimitedASGIApp
+from realtime.processes import ProcessRegistry
+from realtime.queue_link import QueueLink
+from realtime.rooms import RedisRoomManager
 from realtime.socket_server import create_socket_server
 from records.keys import signing_key
 from records.sealer import publish_key, seal_periodically
@@ -58,7 +61,10 @@ logger = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> LimitedASGIApp:
     """Build the whole server: Starlette for HTTP, wrapped by the Socket.IO app."""
     settings = settings or Settings()
+    # Told by every part that uses Redis when it loses it and has it again.
+    link = QueueLink()
     sio, hub = create_socket_server(
+        link=link,
         message_queue_url=settings.message_queue_url,
         channel=settings.message_queue_channel,
         cors_origins=settings.cors_origins,
@@ -135,6 +141,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                     settings.message_queue_url,
                     registry.process_id,
                     channel=settings.message_queue_channel,
+                    link=link,
+                    processes_alive=lambda: registry.alive if registry else 1,
                 )
                 if settings.message_queue_url
                 else LocalBus()
@@ -158,6 +166,10 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 if settings.message_queue_url
                 else "none (TL_MESSAGE_QUEUE_URL unset): lessons are held by this process alone",
             )
+            if settings.message_queue_url:
+                # A process settled as dead no longer counts as unreachable: tutors whose class
+                # list said so get it afresh.
+                registry.on_reaped = lambda: hub.queue_changed(link.reachable)
             resources = Resources(
                 settings=settings,
                 engine=engine,
@@ -200,6 +212,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             if lag_watch is not None:
                 lag_watch.cancel()
             await hub.stop()
+            if isinstance(sio.manager, RedisRoomManager):
+                await sio.manager.close()
             if registry is not None:
                 await registry.stop()
             # close() waits for frames being judged: not on the event loop.

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from server.schemas import PolicyIn
 from server.security import hash_password
 from storage import repositories as repo
 from storage.db import Sessions
 from storage.models import LessonStatus, Role
+from storage.startup import once, one_at_a_time
 from storage.types import utcnow
 
 DEMO_PASSWORD = "demo-password"
@@ -36,43 +39,48 @@ class Demo:
 async def seed(sessions: Sessions) -> Demo:
     """Create the demo records (idempotent: an existing demo is reused)."""
     password_hash = await hash_password(DEMO_PASSWORD)
-    async with sessions() as s, s.begin():
-        tutor = await repo.get_user_by_email(s, email=TUTOR[0])
-        if tutor is not None:
-            lesson = await repo.demo_lesson(s, tutor_id=tutor.id)
-            if lesson is not None:
-                return Demo(str(lesson.id), str(lesson.course_id), created=False)
-        users = {}
-        for (email, name), role in [
-            (ADMIN, Role.ADMIN),
-            (TUTOR, Role.TUTOR),
-            *[(student, Role.STUDENT) for student in STUDENTS],
-        ]:
-            user = await repo.get_user_by_email(s, email=email)
-            if user is None:
-                user = await repo.add_user(
-                    s, email=email, name=name, role=role, password_hash=password_hash
-                )
-            users[email] = user
-        course = await repo.add_course(
-            s,
-            title="Defensive Driving — theory",
-            tutor_id=users[TUTOR[0]].id,
-            policy=DEMO_POLICY.model_dump(),
-        )
-        await repo.add_enrolments(
-            s, course_id=course.id, student_ids=[users[email].id for email, _ in STUDENTS]
-        )
-        now = utcnow()
-        lesson = await repo.add_lesson(
-            s,
-            course_id=course.id,
-            title="Lesson 1: hazard perception",
-            scheduled_start=now,
-            scheduled_end=now + timedelta(hours=2),
-        )
-        lesson.status = LessonStatus.LIVE
-        lesson.started_at = now
+    # Several processes seeding at once: one writes, the others find its demo.
+    return await once(sessions, lambda s: _seed(s, password_hash), "seeding the demo")
+
+
+async def _seed(s: AsyncSession, password_hash: str) -> Demo:
+    await one_at_a_time(s, "seeding the demo")
+    tutor = await repo.get_user_by_email(s, email=TUTOR[0])
+    if tutor is not None:
+        lesson = await repo.demo_lesson(s, tutor_id=tutor.id)
+        if lesson is not None:
+            return Demo(str(lesson.id), str(lesson.course_id), created=False)
+    users = {}
+    for (email, name), role in [
+        (ADMIN, Role.ADMIN),
+        (TUTOR, Role.TUTOR),
+        *[(student, Role.STUDENT) for student in STUDENTS],
+    ]:
+        user = await repo.get_user_by_email(s, email=email)
+        if user is None:
+            user = await repo.add_user(
+                s, email=email, name=name, role=role, password_hash=password_hash
+            )
+        users[email] = user
+    course = await repo.add_course(
+        s,
+        title="Defensive Driving — theory",
+        tutor_id=users[TUTOR[0]].id,
+        policy=DEMO_POLICY.model_dump(),
+    )
+    await repo.add_enrolments(
+        s, course_id=course.id, student_ids=[users[email].id for email, _ in STUDENTS]
+    )
+    now = utcnow()
+    lesson = await repo.add_lesson(
+        s,
+        course_id=course.id,
+        title="Lesson 1: hazard perception",
+        scheduled_start=now,
+        scheduled_end=now + timedelta(hours=2),
+    )
+    lesson.status = LessonStatus.LIVE
+    lesson.started_at = now
     return Demo(str(lesson.id), str(course.id), created=True)
 
 

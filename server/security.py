@@ -37,6 +37,10 @@ def _verify(password_hash: str | None, password: str) -> bool:
     return ok and password_hash is not None
 
 
+# How far the clocks of the processes sharing a deployment may disagree.
+CLOCK_LEEWAY_S = 60
+
+
 class InvalidToken(ServerError):
     """The token is malformed, tampered with, or expired."""
 
@@ -69,7 +73,12 @@ class TokenCodec:
         try:
             # The algorithm is pinned: "none" and key-confusion tokens are refused.
             claims = jwt.decode(
-                token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "sub"]},
+                # A token issued by a process whose clock runs ahead is valid here too.
+                leeway=CLOCK_LEEWAY_S,
             )
             return TokenClaims(
                 user_id=uuid.UUID(str(claims["sub"])),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.errors import StorageError
 from storage.models import Base
+from storage.startup import migration_lock
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -41,8 +42,9 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema up to date: create it in an empty database, or apply what is new."""
-    async with engine.begin() as conn:
+    """Bring the schema up to date: create it in an empty database, or apply what is new.
+    Processes doing this at once on one database take turns; the later ones find it done."""
+    async with migration_lock(engine) as conn:
         await conn.run_sync(_upgrade)
 
 

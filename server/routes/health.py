@@ -28,6 +28,13 @@ async def health(request: Request) -> JSONResponse:
         parts["database"] = f"failing: {type(exc).__name__}"
     parts["vision"] = "ok" if resources.vision.alive() else "failing: the pool is closed"
     parts["message_queue"] = await _message_queue(resources.settings.message_queue_url)
+    link = getattr(resources.hub.bus, "link", None)
+    if link is not None and not link.reachable:
+        # Which of this process's parts lost Redis (its subscriptions may lag this ping).
+        parts["message_queue"] = f"failing: {link.describe()}"
+    if parts["message_queue"].startswith("failing"):
+        # What still works: this process serves the students and tutors connected to it.
+        parts["message_queue"] += "; serving this process's own connections only"
     # While draining for a restart, tell load balancers to send new clients elsewhere.
     parts["process"] = "draining" if resources.hub.draining else "ok"
     ok = all(v in ("ok", "not configured") for v in parts.values())

@@ -15,6 +15,7 @@ const ui = {
   signOut: $("#sign-out"),
   connection: $("#connection"),
   message: $("#page-message"),
+  cluster: $("#cluster-message"),
   totals: $("#totals"),
   checkAll: $("#check-all"),
   exportCsv: $("#export-csv"),
@@ -254,8 +255,23 @@ function renderTotals() {
   show(ui.empty, total === 0 && state.live);
 }
 
+// Part of the class is on a server this one cannot reach now: their rows may be out of date.
+const UNREACHABLE =
+  "Some students are on a server that cannot be reached now: their rows may be out of date " +
+  "until it is back. Students on this server are checked as usual.";
+
+function setReachable(reachable) {
+  notice(ui.cluster, reachable ? "" : UNREACHABLE, "warn");
+}
+
+function onCluster(message) {
+  // Back again: the class list follows, and clears the notice.
+  if (message && message.reachable === false) setReachable(false);
+}
+
 function onRoster(roster) {
   if (!roster || !Array.isArray(roster.students)) return;
+  setReachable(roster.unreachable !== true);
   const present = new Set();
   for (const student of roster.students) {
     present.add(student.student_id);
@@ -317,8 +333,15 @@ async function checkNow(studentId) {
       .timeout(ACK_MS)
       .emitWithAck("check_now", studentId ? { student_id: studentId } : {});
     const issued = ack?.issued ?? 0;
+    if (ack?.unreachable) setReachable(false);
     if (ack?.error) setText(ui.actionStatus, `No check sent: ${ack.error}`);
-    else if (studentId) {
+    else if (ack?.unreachable) {
+      setText(
+        ui.actionStatus,
+        `Sent ${issued} check${issued === 1 ? "" : "s"} to students on this server; ` +
+          "students on a server that cannot be reached now were not checked.",
+      );
+    } else if (studentId) {
       setText(
         ui.actionStatus,
         issued
@@ -471,6 +494,7 @@ function connect() {
   });
   const socket = state.link.socket;
   socket.on("roster", onRoster);
+  socket.on("cluster", onCluster);
   socket.on("attendance", onAttendance);
   socket.on("lesson_ended", lessonEnded);
   socket.on("review", onReview);
