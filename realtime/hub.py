@@ -36,6 +36,7 @@ from realtime.rules import (
     Resolution,
     Track,
 )
+from storage import access
 from storage import repositories as repo
 from storage.batch import GroupCommit
 from storage.db import Sessions
@@ -280,9 +281,11 @@ class LessonHub:
         except Exception:
             raise Refused("unauthorized", "the token is invalid or has expired") from None
         async with self.sessions() as s:
-            user = await repo.get_user(s, user_id=claims.user_id)
-            if user is None or user.disabled:
-                raise Refused("unauthorized", "the token's user no longer exists or is disabled")
+            user = await access.token_user(
+                s, user_id=claims.user_id, version=claims.version, token_id=claims.token_id
+            )
+            if user is None:
+                raise Refused("unauthorized", "the token has been signed out or replaced")
             found = await repo.get_lesson_with_course(s, lesson_id=parsed.lesson_id)
             if found is None:
                 raise Refused("bad_request", "no such lesson")

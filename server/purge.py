@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from storage import access
 from storage import repositories as repo
 from storage.db import Sessions
 from storage.types import utcnow
@@ -15,6 +16,8 @@ logger = logging.getLogger(__name__)
 async def purge_once(sessions: Sessions) -> int:
     async with sessions() as s, s.begin():
         purged = await repo.purge_thumbnails(s, now=utcnow())
+        # Signed-out tokens that have expired anyway need no remembering.
+        await access.forget_expired(s, now=utcnow())
     if purged:
         logger.info("purged %d evidence thumbnails past their retention period", purged)
     return purged

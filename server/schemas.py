@@ -52,6 +52,10 @@ class LoginIn(Body):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
+class LogoutIn(Body):
+    everywhere: bool = False
+
+
 class UserIn(Body):
     email: Email
     name: Name

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from server.api import api
-from server.http import current_user, read_body, services
+from server.http import current_token, current_user, read_body, services
 from server.problems import Problem
 from server.ratelimit import FailureLimiter
-from server.schemas import LoginIn, LoginOut, UserOut, user_out
+from server.rights import rights_changed
+from server.schemas import LoginIn, LoginOut, LogoutIn, UserOut, user_out
 from server.security import verify_password
+from storage import access
 from storage import repositories as repo
 
 
@@ -46,7 +48,7 @@ async def login(request: Request) -> JSONResponse:
     if user is None or failed:
         raise Problem(401, "Unauthorized", "wrong email or password")
     svc.account_logins.succeeded(account)
-    token = svc.tokens.issue(user.id, user.role.value)
+    token = svc.tokens.issue(user.id, user.role.value, version=user.token_version)
     return JSONResponse(
         {
             "access_token": token,
@@ -55,6 +57,37 @@ async def login(request: Request) -> JSONResponse:
             "user": user_out(user),
         }
     )
+
+
+async def logout(request: Request) -> Response:
+    """End the caller's token, or with ``{"everywhere": true}`` every token they hold."""
+    user, claims = await current_token(request)
+    has_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    body = await read_body(request, LogoutIn) if has_body else LogoutIn()
+    svc = services(request)
+    async with svc.sessions() as s, s.begin():
+        if body.everywhere:
+            mine = await repo.get_user(s, user_id=user.id)
+            if mine is not None:
+                access.end_all_tokens(mine)
+        else:
+            await access.revoke_token(
+                s, token_id=claims.token_id, user_id=user.id, expires_at=claims.expires_at
+            )
+        await repo.audit(
+            s,
+            actor_id=user.id,
+            action="auth.logout",
+            target_type="user",
+            target_id=str(user.id),
+            detail={"everywhere": body.everywhere},
+        )
+    # Sockets opened with a token that still stands are admitted again when the page
+    # reconnects; the others are refused.
+    await rights_changed(svc.hub, [user.id])
+    return Response(status_code=204)
 
 
 async def me(request: Request) -> JSONResponse:
@@ -72,6 +105,15 @@ routes = [
         response=LoginOut,
         public=True,
         errors=[401, 429],
+    ),
+    api(
+        "POST",
+        "/api/auth/logout",
+        logout,
+        "Sign out: end this token, or every token of the caller with {everywhere: true}",
+        "anyone signed in",
+        body=LogoutIn,
+        status=204,
     ),
     api("GET", "/api/me", me, "The caller's own account", "anyone signed in", response=UserOut),
 ]

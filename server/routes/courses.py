@@ -13,6 +13,7 @@ from server.api import PAGED, Query, api
 from server.http import current_user, path_id, read_body, require, services
 from server.pagination import choice, page_body, page_request
 from server.problems import Problem, not_found, validation_problem
+from server.rights import rights_changed
 from server.schemas import (
     CourseIn,
     CourseOut,
@@ -84,12 +85,14 @@ async def patch_course(request: Request) -> JSONResponse:
     course_id = path_id(request, "course_id", "course")
     body = await read_body(request, CoursePatch)
     changes = body.model_dump(exclude_unset=True)
+    former_tutor: uuid.UUID | None = None
     async with services(request).sessions() as s, s.begin():
         course = await visible_course(s, admin, course_id)
         if body.title is not None:
             course.title = body.title
-        if body.tutor_id is not None:
+        if body.tutor_id is not None and body.tutor_id != course.tutor_id:
             await _tutor(s, body.tutor_id)
+            former_tutor = course.tutor_id
             course.tutor_id = body.tutor_id
         if body.policy is not None:
             merged = {**course.policy, **body.policy.model_dump(exclude_unset=True)}
@@ -106,6 +109,9 @@ async def patch_course(request: Request) -> JSONResponse:
             target_id=str(course.id),
             detail={"changes": _jsonable(changes)},
         )
+    if former_tutor is not None:
+        # The former tutor's dashboards of this course's lessons close now.
+        await rights_changed(services(request).hub, [former_tutor])
     return JSONResponse(course_out(course))
 
 
@@ -186,6 +192,8 @@ async def unenrol(request: Request) -> Response:
             target_id=str(course_id),
             detail={"student_id": str(student_id)},
         )
+    # The student's lesson pages of this course close now.
+    await rights_changed(services(request).hub, [student_id])
     return Response(status_code=204)
 
 

@@ -13,8 +13,10 @@ from server.api import PAGED, Query, api
 from server.http import path_id, read_body, require, services
 from server.pagination import choice, page_body, page_request
 from server.problems import Problem, not_found
+from server.rights import rights_changed
 from server.schemas import PageOf, UserIn, UserOut, UserPatch, user_out
 from server.security import hash_password
+from storage import access
 from storage import repositories as repo
 from storage.models import Role, User
 
@@ -75,6 +77,7 @@ async def patch_user(request: Request) -> JSONResponse:
     if any(changes.get(k) is None for k in changes):
         raise Problem(422, "Unprocessable Content", "a field may be left out, but not null")
     password_hash = await hash_password(body.password) if body.password else None
+    rights_lost = False
     try:
         async with services(request).sessions() as s, s.begin():
             user = await _user(s, user_id)
@@ -89,16 +92,23 @@ async def patch_user(request: Request) -> JSONResponse:
                         "create a new account for the new role",
                     )
                 user.role = body.role
+                rights_lost = True
             if body.email is not None and body.email != user.email:
                 if await repo.get_user_by_email(s, email=body.email) is not None:
                     raise _email_taken()
                 user.email = body.email
             if body.name is not None:
                 user.name = body.name
-            if body.disabled is not None:
+            if body.disabled is not None and body.disabled is not user.disabled:
                 user.disabled = body.disabled
+                # Re-enabling an account does not bring its old tokens back.
+                rights_lost = True
             if password_hash is not None:
                 user.password_hash = password_hash
+                rights_lost = True
+            if rights_lost:
+                # A new password, role or disabled flag ends every token issued before it.
+                access.end_all_tokens(user)
             await s.flush()
             await repo.audit(
                 s,
@@ -111,9 +121,9 @@ async def patch_user(request: Request) -> JSONResponse:
             )
     except IntegrityError:
         raise _email_taken() from None
-    if user.disabled:
-        # A disabled account's open sockets close now, not at their next reconnect.
-        await services(request).hub.disconnect_user(user.id)
+    if rights_lost:
+        # The account's open sockets close now, not at their next reconnect.
+        await rights_changed(services(request).hub, [user.id])
     return JSONResponse(user_out(user))
 
 
@@ -141,7 +151,7 @@ async def delete_user(request: Request) -> Response:
             target_id=str(user.id),
             detail={"email": user.email},
         )
-    await services(request).hub.disconnect_user(user_id)
+    await rights_changed(services(request).hub, [user_id])
     return Response(status_code=204)
 
 
