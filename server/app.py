@@ -20,6 +20,7 @@ from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.server import create_socket_server
 from server import bootstrap
+from server.keys import check_for_serving, signing_key
 from server.metrics import Metrics, TimingMiddleware
 from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.purge import purge_periodically
@@ -81,9 +82,12 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 raise SchemaOutOfDate(
                     "the database schema is not up to date: run `trust-lesson migrate` first"
                 )
+            key = signing_key(settings.secret_key, settings.database_url)
+            if settings.env == "production":
+                check_for_serving(key, host="any address", production=True)
             await bootstrap.on_start(sessions, settings)
             await vision.warm_up()
-            tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
+            tokens = TokenCodec(key, settings.token_ttl_s)
             registry = ProcessRegistry(
                 sessions, heartbeat_s=settings.heartbeat_s, stale_after_s=settings.process_stale_s
             )

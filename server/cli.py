@@ -50,7 +50,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
     from server.app import create_app
+    from server.keys import UnsafeKey, check_for_serving, signing_key
     from server.serving import DrainingServer, uvicorn_config
+
+    try:
+        key = signing_key(settings.secret_key, settings.database_url)
+        check_for_serving(key, host=host, production=settings.env == "production")
+    except UnsafeKey as exc:
+        print(f"trust-lesson: {exc}", file=sys.stderr)
+        return 2
 
     app = create_app(settings)
     config = uvicorn_config(app, settings, host=host, port=port, log_level=log_level)
@@ -61,7 +69,6 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
 
 async def _demo(settings: Settings, *, only_if_empty: bool) -> int:
     from server import demo
-    from storage import repositories as repo
     from storage.db import make_engine, make_sessions
     from storage.migrate import upgrade
 
@@ -72,14 +79,19 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> int:
     try:
         await upgrade(engine)
         sessions = make_sessions(engine)
-        if only_if_empty:
-            async with sessions() as s:
-                foreign = await repo.count_users(s) > 0 and (
-                    await repo.get_user_by_email(s, email=demo.TUTOR[0]) is None
-                )
-            if foreign:
+        async with sessions() as s:
+            others = await demo.other_users(s)
+        if others:
+            # The demo's logins are published: never add them beside real accounts.
+            if only_if_empty:
                 print("trust-lesson: the database already has users; no demo seeded")
                 return 0
+            print(
+                f"trust-lesson: refusing to seed the demo: this database holds {others} "
+                "users of its own, and the demo adds an admin whose password is published",
+                file=sys.stderr,
+            )
+            return 2
         print(demo.describe(await demo.seed(sessions), settings.public_url))
     finally:
         await engine.dispose()

@@ -7,7 +7,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "development-only-secret-never-use-in-production"
+from server.keys import GENERATE, weakness
 
 
 class Settings(BaseSettings):
@@ -18,7 +18,8 @@ class Settings(BaseSettings):
     message_queue_url: str | None = None
     # Prefix of the Redis channels: deployments (or test runs) sharing one Redis keep apart.
     message_queue_channel: str = Field(default="trust-lesson", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    secret_key: str = DEV_SECRET
+    # Signs tokens. Unset: made on first start and kept beside the SQLite file (server.keys).
+    secret_key: str | None = None
     admin_email: str | None = None
     admin_password: str | None = None
     # The public address printed by `trust-lesson demo`.
@@ -63,10 +64,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
         if self.env == "production":
-            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+            if self.secret_key is not None and (reason := weakness(self.secret_key)):
                 raise ValueError(
-                    "TL_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "in production"
+                    f"TL_SECRET_KEY is unsafe in production: {reason}; "
+                    f"use a random value, e.g. {GENERATE}"
                 )
             if self.admin_password is not None and len(self.admin_password) < 12:
                 raise ValueError("TL_ADMIN_PASSWORD must be at least 12 characters in production")

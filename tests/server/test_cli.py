@@ -48,14 +48,17 @@ def test_demo_prints_the_lesson_and_logins_and_is_idempotent(tmp_path: Path) -> 
     assert lesson_id in again.stdout  # the same lesson, not a second demo
 
 
-def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
-    result = run(["serve"], tmp_path, TL_ENV="production")
+def test_production_refuses_the_old_built_in_secret(tmp_path: Path) -> None:
+    # With no key at all a key is made beside the database (tests/security/test_secrets.py).
+    old = "development-only-secret-never-use-in-production"
+    result = run(["serve"], tmp_path, TL_ENV="production", TL_SECRET_KEY=old)
     assert result.returncode == 2
     assert "TL_SECRET_KEY" in result.stderr
 
 
 def test_production_refuses_the_demo(tmp_path: Path) -> None:
-    result = run(["demo"], tmp_path, TL_ENV="production", TL_SECRET_KEY="x" * 40)
+    key = "Zq3vV0m2r8kX1pN6tY4cW9bE7hJ5sL0aF2dG8uR3iO6yT1eQ"
+    result = run(["demo"], tmp_path, TL_ENV="production", TL_SECRET_KEY=key)
     assert result.returncode == 2
     assert "not seeded in production" in result.stderr
 
