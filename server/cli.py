@@ -60,6 +60,11 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
         print(f"trust-lesson: {exc}", file=sys.stderr)
         return 2
 
+    if settings.trusted_proxies == "*":
+        logging.getLogger(__name__).warning(
+            "TL_TRUSTED_PROXIES=*: every client may name its own address in X-Forwarded-For "
+            "and escape the per-address sign-in limit; list the proxies' addresses instead"
+        )
     app = create_app(settings)
     config = uvicorn_config(app, settings, host=host, port=port, log_level=log_level)
     hub = app.other_asgi_app.state.hub

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.keys import GENERATE, weakness
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_max_failures_per_address: int = Field(default=30, ge=1, le=100_000)
     login_window_s: float = Field(default=300.0, ge=1, le=86_400)
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For/-Proto headers are
+    # believed, comma-separated; "*" believes anyone (README, "Behind a reverse proxy").
+    trusted_proxies: str = "127.0.0.1, ::1"
     # Origins (scheme://host[:port]) other than the server's own that may call the API and open
     # sockets; empty: same-origin only.
     cors_origins: list[str] = Field(default_factory=list)
@@ -60,6 +64,21 @@ class Settings(BaseSettings):
     # Socket.IO: how long a silent client is kept before it counts as gone.
     ping_interval_s: float = Field(default=20.0, gt=0)
     ping_timeout_s: float = Field(default=20.0, gt=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if items == ["*"]:
+            return "*"
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (names are not resolved)"
+                ) from None
+        return ", ".join(items)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
