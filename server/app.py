@@ -20,6 +20,7 @@ from realtime.cluster import Bus, LocalBus, ProcessRegistry, RedisBus
 from realtime.limits import LimitedASGIApp
 from realtime.server import create_socket_server
 from server import bootstrap
+from server.devices import DeviceCookies
 from server.keys import check_for_serving, signing_key
 from server.metrics import Metrics, TimingMiddleware
 from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 address_logins=FailureLimiter(
                     settings.login_max_failures_per_address, settings.login_window_s
                 ),
+                devices=DeviceCookies(key),
             )
             purger = asyncio.create_task(
                 purge_periodically(sessions, settings.purge_interval_s), name="purge"

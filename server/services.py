@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.devices import DeviceCookies
 from server.ratelimit import FailureLimiter
 from server.security import TokenCodec
 from server.settings import Settings
@@ -27,3 +28,4 @@ class Services:
     hub: LessonHub
     account_logins: FailureLimiter
     address_logins: FailureLimiter
+    devices: DeviceCookies

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.api import api
+from server.devices import COOKIE
 from server.http import current_token, current_user, read_body, services
 from server.problems import Problem
 from server.ratelimit import FailureLimiter
@@ -21,12 +22,21 @@ async def login(request: Request) -> JSONResponse:
     svc = services(request)
     account = body.email.strip().lower()
     address = request.client.host if request.client else "unknown"
+    # A browser where this account signed in before draws from its own budget, which an
+    # attacker elsewhere cannot spend (server.devices); any other sign-in draws from the
+    # account's and the address's.
+    device = svc.devices.device(request.cookies.get(COOKIE), account)
+    budgets = (
+        [(svc.account_logins, f"device:{device}")]
+        if device is not None
+        else [(svc.account_logins, account), (svc.address_logins, address)]
+    )
     # Each limiter admits the attempt before the password is checked, so guesses sent at once
     # are counted against the limit as they are checked, not after (server.ratelimit).
     admitted: list[tuple[FailureLimiter, str]] = []
     failed = False
     try:
-        for limiter, key in ((svc.account_logins, account), (svc.address_logins, address)):
+        for limiter, key in budgets:
             if (wait := await limiter.admit(key)) is not None:
                 raise Problem(
                     429,
@@ -47,9 +57,9 @@ async def login(request: Request) -> JSONResponse:
             limiter.release(key, failed=failed)
     if user is None or failed:
         raise Problem(401, "Unauthorized", "wrong email or password")
-    svc.account_logins.succeeded(account)
+    svc.account_logins.succeeded(budgets[0][1])
     token = svc.tokens.issue(user.id, user.role.value, version=user.token_version)
-    return JSONResponse(
+    response = JSONResponse(
         {
             "access_token": token,
             "token_type": "bearer",
@@ -57,6 +67,8 @@ async def login(request: Request) -> JSONResponse:
             "user": user_out(user),
         }
     )
+    svc.devices.set(response, account, secure=request.url.scheme == "https")
+    return response
 
 
 async def logout(request: Request) -> Response:
