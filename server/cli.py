@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("purge", help="delete evidence thumbnails past their retention period")
+    sub.add_parser("check-emails", help="list stored emails that look alike (exit 1 if any)")
     args = parser.parse_args(argv)
 
     try:
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_demo(settings, only_if_empty=args.if_empty))
     if args.command == "purge":
         return asyncio.run(_purge(settings))
+    if args.command == "check-emails":
+        return asyncio.run(_check_emails(settings))
     return asyncio.run(_migrate(settings))
 
 
@@ -130,6 +133,26 @@ async def _purge(settings: Settings) -> int:
         await engine.dispose()
     print(f"trust-lesson: purged {purged} evidence thumbnails past their retention period")
     return 0
+
+
+async def _check_emails(settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from storage.db import make_engine, make_sessions
+    from storage.emails import look_alikes
+    from storage.models import User
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessions(engine)() as s:
+            emails = list(await s.scalars(select(User.email)))
+    finally:
+        await engine.dispose()
+    groups = look_alikes(emails)
+    for group in groups:
+        print("look alike or not in normal form: " + ", ".join(ascii(e) for e in group))
+    print(f"trust-lesson: {len(groups)} group(s) of emails to check")
+    return 1 if groups else 0
 
 
 if __name__ == "__main__":

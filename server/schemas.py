@@ -17,17 +17,15 @@ from pydantic import (
 )
 
 from realtime.rules import Policy
+from storage.emails import normalise_email
 from storage.models import Course, Lesson, Role, User
 
 T = TypeVar("T")
 
 
 def _email(value: str) -> str:
-    value = value.strip().lower()
-    local, _, domain = value.partition("@")
-    if not local or "." not in domain or " " in value:
-        raise ValueError("not an email address")
-    return value
+    # One person, one email: look-alike forms are the same address or refused (storage.emails).
+    return normalise_email(value)
 
 
 Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_email)]

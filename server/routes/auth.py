@@ -15,12 +15,17 @@ from server.schemas import LoginIn, LoginOut, LogoutIn, UserOut, user_out
 from server.security import verify_password
 from storage import access
 from storage import repositories as repo
+from storage.emails import normalise_email
 
 
 async def login(request: Request) -> JSONResponse:
     body = await read_body(request, LoginIn)
     svc = services(request)
-    account = body.email.strip().lower()
+    try:
+        account = normalise_email(body.email)
+    except ValueError:
+        # No stored address has this form; answered like any unknown email.
+        account = body.email.strip().lower()
     address = request.client.host if request.client else "unknown"
     # A browser where this account signed in before draws from its own budget, which an
     # attacker elsewhere cannot spend (server.devices); any other sign-in draws from the
@@ -46,7 +51,7 @@ async def login(request: Request) -> JSONResponse:
                 )
             admitted.append((limiter, key))
         async with svc.sessions() as s:
-            user = await repo.get_user_by_email(s, email=body.email)
+            user = await repo.get_user_by_email(s, email=account)
         # One answer for an unknown email, a wrong password and a disabled account:
         # login errors must not tell which emails exist.
         ok = await verify_password(user.password_hash if user else None, body.password)

@@ -1,16 +1,20 @@
-"""token revocation: a version per user, and signed-out tokens
+"""token revocation: a version per user, and signed-out tokens; a report of look-alike emails
 
 Revision ID: 5c1e7a9d2f40
 Revises: b9f3b483d4df
 Create Date: 2026-12-02 11:45:00.000000
 """
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import storage.types
+from storage.emails import look_alikes
+
+logger = logging.getLogger("storage.migrations")
 
 revision: str = "5c1e7a9d2f40"
 down_revision: str | None = "b9f3b483d4df"
@@ -39,6 +43,19 @@ def upgrade() -> None:
     with op.batch_alter_table("revoked_tokens", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_revoked_tokens_expires_at"), ["expires_at"], unique=False
+        )
+    _report_look_alikes()
+
+
+def _report_look_alikes() -> None:
+    """Emails are normalised from now on; those stored before are reported, never changed:
+    two accounts that read the same may belong to two people, and only an admin can tell."""
+    emails = [row[0] for row in op.get_bind().execute(sa.text("SELECT email FROM users"))]
+    for group in look_alikes(emails):
+        logger.warning(
+            "emails that look alike or are not in their normal form (check these accounts; "
+            "disable or rename the ones that should not exist): %s",
+            ", ".join(ascii(e) for e in group),
         )
 
 
