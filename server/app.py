@@ -21,6 +21,7 @@ from realtime.limits import LimitedASGIApp
 from realtime.server import create_socket_server
 from server import bootstrap
 from server.devices import DeviceCookies
+from server.headers import ApiHeaders
 from server.keys import check_for_serving, signing_key
 from server.metrics import Metrics, TimingMiddleware
 from server.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
@@ -176,6 +177,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
     app.state.metrics = metrics
     app.state.hub = hub
     app.add_middleware(TimingMiddleware, metrics=metrics, routes=routes)
+    # Outermost but CORS: errors answered by the exception handlers get the headers too.
+    app.add_middleware(ApiHeaders)
     if settings.cors_origins:
         # Other origins allowed by the settings; same-origin needs no CORS at all.
         app.add_middleware(

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from realtime.rules import Policy
+from server.security import ADMIN_PASSWORD_MIN, PASSWORD_MIN
 from storage.emails import normalise_email
 from storage.models import Course, Lesson, Role, User
 
@@ -54,11 +55,18 @@ class LogoutIn(Body):
     everywhere: bool = False
 
 
+def admin_password_problem() -> str:
+    return (
+        f"password: an admin's password needs at least {ADMIN_PASSWORD_MIN} characters "
+        "(the same rule as TL_ADMIN_PASSWORD)"
+    )
+
+
 class UserIn(Body):
     email: Email
     name: Name
     role: Role
-    password: Annotated[str, Field(min_length=8, max_length=1024)]
+    password: Annotated[str, Field(min_length=PASSWORD_MIN, max_length=1024)]
 
 
 class PolicyIn(Body):
@@ -120,7 +128,7 @@ class UserPatch(Body):
     email: Email | None = None
     name: Name | None = None
     role: Role | None = None
-    password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None
+    password: Annotated[str, Field(min_length=PASSWORD_MIN, max_length=1024)] | None = None
     disabled: bool | None = None
 
 

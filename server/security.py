@@ -17,6 +17,9 @@ _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("not a real password")
 ALGORITHM = "HS256"
+# Every admin, whichever way the account was made (TL_ADMIN_PASSWORD, POST or PATCH /api/users).
+ADMIN_PASSWORD_MIN = 12
+PASSWORD_MIN = 8
 
 
 async def hash_password(password: str) -> str:

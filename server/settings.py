@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.keys import GENERATE, weakness
+from server.security import ADMIN_PASSWORD_MIN
 
 
 class Settings(BaseSettings):
@@ -82,14 +83,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
-        if self.env == "production":
-            if self.secret_key is not None and (reason := weakness(self.secret_key)):
-                raise ValueError(
-                    f"TL_SECRET_KEY is unsafe in production: {reason}; "
-                    f"use a random value, e.g. {GENERATE}"
-                )
-            if self.admin_password is not None and len(self.admin_password) < 12:
-                raise ValueError("TL_ADMIN_PASSWORD must be at least 12 characters in production")
+        if (
+            self.env == "production"
+            and self.secret_key is not None
+            and (reason := weakness(self.secret_key))
+        ):
+            raise ValueError(
+                f"TL_SECRET_KEY is unsafe in production: {reason}; "
+                f"use a random value, e.g. {GENERATE}"
+            )
+        if self.admin_password is not None and len(self.admin_password) < ADMIN_PASSWORD_MIN:
+            raise ValueError(
+                f"TL_ADMIN_PASSWORD must be at least {ADMIN_PASSWORD_MIN} characters "
+                "(as every admin's password)"
+            )
         if self.process_stale_s <= 2 * self.heartbeat_s:
             raise ValueError("TL_PROCESS_STALE_S must be more than twice TL_HEARTBEAT_S")
         if (self.admin_email is None) != (self.admin_password is None):

@@ -14,8 +14,8 @@ from server.http import path_id, read_body, require, services
 from server.pagination import choice, page_body, page_request
 from server.problems import Problem, not_found
 from server.rights import rights_changed
-from server.schemas import PageOf, UserIn, UserOut, UserPatch, user_out
-from server.security import hash_password
+from server.schemas import PageOf, UserIn, UserOut, UserPatch, admin_password_problem, user_out
+from server.security import ADMIN_PASSWORD_MIN, hash_password
 from storage import access
 from storage import repositories as repo
 from storage.models import Role, User
@@ -24,6 +24,8 @@ from storage.models import Role, User
 async def create_user(request: Request) -> JSONResponse:
     admin = await require(request, Role.ADMIN)
     body = await read_body(request, UserIn)
+    if body.role is Role.ADMIN and len(body.password) < ADMIN_PASSWORD_MIN:
+        raise Problem(422, "Unprocessable Content", admin_password_problem())
     password_hash = await hash_password(body.password)
     svc = services(request)
     try:
@@ -83,6 +85,13 @@ async def patch_user(request: Request) -> JSONResponse:
             user = await _user(s, user_id)
             if user.id == admin.id and (body.disabled or body.role not in (None, Role.ADMIN)):
                 raise Problem(409, "Conflict", "you may not disable or demote your own account")
+            becomes = body.role or user.role
+            if becomes is Role.ADMIN and (
+                (body.password is not None and len(body.password) < ADMIN_PASSWORD_MIN)
+                # The current password's length is unknown: a new admin sets a new one.
+                or (user.role is not Role.ADMIN and body.password is None)
+            ):
+                raise Problem(422, "Unprocessable Content", admin_password_problem())
             if body.role is not None and body.role is not user.role:
                 if await repo.has_history(s, user_id=user.id):
                     raise Problem(

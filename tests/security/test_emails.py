@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import text
-from storage.emails import normalise_email
 
 from storage.db import make_engine
+from storage.emails import normalise_email
 from storage.migrate import _config, upgrade
 from tests.integration.client import PASSWORD, Api
 
