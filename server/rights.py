@@ -21,8 +21,15 @@ class Disconnects(Protocol):
     async def disconnect_user(self, user_id: uuid.UUID) -> int: ...
 
 
-async def rights_changed(hub: Disconnects, user_ids: Iterable[uuid.UUID]) -> int:
-    """Close every socket of these users on every process; how many were closed."""
+async def rights_changed(
+    hub: Disconnects, user_ids: Iterable[uuid.UUID], *, course_id: uuid.UUID | None = None
+) -> int:
+    """Close every socket of these users on every process; how many were closed.
+
+    ``course_id`` names the course whose rights changed (its tutor, its enrolments), for the
+    hub's per-lesson rights cache once actions are re-checked at call time; today every socket
+    of the users closes, and each rejoin is checked afresh.
+    """
     closed = 0
     for user_id in dict.fromkeys(user_ids):
         try:

@@ -111,7 +111,7 @@ async def patch_course(request: Request) -> JSONResponse:
         )
     if former_tutor is not None:
         # The former tutor's dashboards of this course's lessons close now.
-        await rights_changed(services(request).hub, [former_tutor])
+        await rights_changed(services(request).hub, [former_tutor], course_id=course_id)
     return JSONResponse(course_out(course))
 
 
@@ -193,7 +193,7 @@ async def unenrol(request: Request) -> Response:
             detail={"student_id": str(student_id)},
         )
     # The student's lesson pages of this course close now.
-    await rights_changed(services(request).hub, [student_id])
+    await rights_changed(services(request).hub, [student_id], course_id=course_id)
     return Response(status_code=204)
 
 
