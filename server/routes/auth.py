@@ -130,6 +130,7 @@ routes = [
         "Sign out: end this token, or every token of the caller with {everywhere: true}",
         "anyone signed in",
         body=LogoutIn,
+        body_required=False,
         status=204,
     ),
     api("GET", "/api/me", me, "The caller's own account", "anyone signed in", response=UserOut),
