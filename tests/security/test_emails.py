@@ -6,7 +6,11 @@ zero-width space and one with a trailing dot, all reading "ada@" in reports.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -17,6 +21,7 @@ from sqlalchemy import text
 from storage.db import make_engine
 from storage.emails import normalise_email
 from storage.migrate import _config, upgrade
+from tests.conftest import timeout
 from tests.integration.client import PASSWORD, Api
 
 
@@ -142,3 +147,20 @@ async def test_the_migration_reports_existing_look_alikes(
     ):
         assert ascii(email) in report
     assert "ben@school.example" not in report
+
+    # The same report on demand, with an exit status a script can act on.
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TL_")} | {
+        "TL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "server.cli", "check-emails"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout(60),
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert ascii("\u0430da@school.example") in done.stdout
+    assert "ben@school.example" not in done.stdout
