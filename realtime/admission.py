@@ -28,7 +28,7 @@ from realtime.prompting import Prompter
 from realtime.rights import ACCESS_ENDED, Rights
 from realtime.rules import Track
 from realtime.tasks import TaskSet
-from storage import liveness
+from storage import access, liveness
 from storage import repositories as repo
 from storage.batch import GroupCommit
 from storage.db import Sessions
@@ -96,9 +96,11 @@ class Admission:
         except Exception:
             raise Refused("unauthorized", "the token is invalid or has expired") from None
         async with self._sessions() as s:
-            user = await repo.get_user(s, user_id=claims.user_id)
-            if user is None or user.disabled:
-                raise Refused("unauthorized", "the token's user no longer exists or is disabled")
+            user = await access.token_user(
+                s, user_id=claims.user_id, version=claims.version, token_id=claims.token_id
+            )
+            if user is None:
+                raise Refused("unauthorized", "the token has been signed out or replaced")
             found = await repo.get_lesson_with_course(s, lesson_id=parsed.lesson_id)
             if found is None:
                 raise Refused("bad_request", "no such lesson")
@@ -123,7 +125,8 @@ class Admission:
             tokens=self._bucket.burst,
             bucket=self._bucket,
             expires_at=getattr(claims, "expires_at", None),
-            token_version=getattr(claims, "token_version", None),
+            token_version=claims.version,
+            token_id=claims.token_id,
         )
         return conn, live
 
@@ -256,7 +259,7 @@ class Admission:
         live = self._lessons.get(conn.lesson_id) if conn else None
         if conn is None or live is None:
             return {"ok": False, "error": "not connected to a lesson"}
-        if not self._rights.may_send(conn):
+        if not await self._rights.may_send(conn):
             return {"ok": False, "error": ACCESS_ENDED}
         try:
             state = payloads.camera_state(data)

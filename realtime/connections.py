@@ -43,6 +43,7 @@ class Connection:
     expires_at: datetime | None = None
     """When the token the connection was admitted with expires."""
     token_version: int | None = None
+    token_id: str | None = None
     revoked: bool = False
     """Found no longer allowed (being closed): its frames and actions are refused."""
 

@@ -71,7 +71,7 @@ class LessonControl:
         rights: Rights,
         tasks: TaskSet,
         admission: Admission,
-        expiry_sweep_s: float = 10.0,
+        expiry_sweep_s: float = 1.0,
     ) -> None:
         self._clock = clock
         self._sessions = sessions

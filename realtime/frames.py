@@ -147,7 +147,7 @@ class Frames:
         live = self._lessons.get(conn.lesson_id)
         if live is None:
             return refusal_reply(echo_id, Refusal.UNKNOWN_PROMPT)
-        if not self._rights.may_send(conn):
+        if not await self._rights.may_send(conn):
             return payloads.frame_reply(
                 echo_id, Refusal.UNKNOWN_PROMPT, final=True, attempts_left=0, hint=ACCESS_ENDED
             )

@@ -168,7 +168,17 @@ class LessonHub:
             admission=admission,
         )
         self._parts = _Parts(
-            sessions, vision, commits, outbox, lessons, prompter, frames, checks, admission, control
+            sessions,
+            vision,
+            commits,
+            outbox,
+            lessons,
+            prompter,
+            frames,
+            checks,
+            admission,
+            control,
+            rights,
         )
         await self.bus.start(control.on_bus, self.queue_changed)
         control.start_expiry_sweep()
@@ -273,6 +283,16 @@ class LessonHub:
         if self._parts is not None:
             await self._parts.control.queue_changed(reachable)
 
+    def forget_rights(
+        self, *, course_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
+    ) -> None:
+        """This process only: drop the cached rights of a course's lessons (all when None);
+        what was cached is read again at the next action. ``user_id`` is accepted for symmetry
+        with :meth:`rights_changed`: users' rights are never cached."""
+        del user_id
+        if self._parts is not None:
+            self._parts.rights.forget(course_id)
+
     async def end_lesson_by(self, sid: str) -> dict[str, Any]:
         """A tutor's ``end_lesson`` event, checked against their current right."""
         return await self.parts.control.end_by(sid)
@@ -310,3 +330,4 @@ class _Parts:
     checks: CheckNow
     admission: Admission
     control: LessonControl
+    rights: Rights

@@ -7,7 +7,8 @@ out everywhere, a token expires. So:
 - a tutor's actions (check now, end the lesson) re-check the caller's right at call time,
   against the database, with the lesson's tutor and enrolments cached per lesson;
 - a student's frames and camera changes (the hot path) are refused once the connection has been
-  found revoked or its token has expired, without a database read;
+  found revoked, its token has expired, or the lesson's cached enrolments no longer hold them
+  (a database read only when that cache was dropped by a change);
 - a change of rights is announced over the bus (``rights_changed``); every process forgets what
   it cached for that course, re-checks the affected connections it holds, and closes those no
   longer allowed;
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtime.clock import Clock
 from realtime.connections import Connection
 from storage import repositories as repo
+from storage.access import token_user
 from storage.db import Sessions
 from storage.models import Role, User
 
@@ -45,16 +47,6 @@ class LessonAccess:
     course_id: uuid.UUID
     tutor_id: uuid.UUID
     enrolled: frozenset[uuid.UUID]
-
-
-def user_refusal(user: User | None, token_version: int | None) -> str | None:
-    """Why a token's user may no longer act (deleted, disabled, or the token was revoked)."""
-    if user is None or user.disabled:
-        return UNAUTHORIZED
-    current = getattr(user, "token_version", None)
-    if token_version is not None and current is not None and token_version != current:
-        return UNAUTHORIZED
-    return None
 
 
 def role_refusal(user: User, conn_is_student: bool, access: LessonAccess) -> str | None:
@@ -79,9 +71,19 @@ class Rights:
     def expired(self, conn: Connection) -> bool:
         return conn.expires_at is not None and conn.expires_at <= self._clock.now()
 
-    def may_send(self, conn: Connection) -> bool:
-        """For a student's frames and camera changes: no database read."""
-        return not conn.revoked and not self.expired(conn)
+    async def may_send(self, conn: Connection) -> bool:
+        """For a student's frames and camera changes: not revoked, not expired, and still
+        enrolled by the lesson's cached enrolments (read again only after a change)."""
+        if conn.revoked or self.expired(conn):
+            return False
+        access = self._lessons.get(conn.lesson_id)
+        if access is None:
+            async with self._sessions() as s:
+                access = await self._access(s, conn.lesson_id)
+        return access is not None and conn.user_id in access.enrolled
+
+    def remember(self, lesson_id: uuid.UUID, access: LessonAccess) -> None:
+        self._lessons[lesson_id] = access
 
     async def refusal(self, conn: Connection) -> str | None:
         """Why this connection may no longer act (None: it may), read now from the database
@@ -91,10 +93,16 @@ class Rights:
         if self.expired(conn):
             return TOKEN_EXPIRED
         async with self._sessions() as s:
-            user = await repo.get_user(s, user_id=conn.user_id)
-            if (why := user_refusal(user, conn.token_version)) is not None:
-                return why
-            assert user is not None
+            if conn.token_version is None or conn.token_id is None:
+                user = await repo.get_user(s, user_id=conn.user_id)
+                user = None if user is None or user.disabled else user
+            else:
+                # Signed out, replaced (a new password, role), disabled or deleted: refused.
+                user = await token_user(
+                    s, user_id=conn.user_id, version=conn.token_version, token_id=conn.token_id
+                )
+            if user is None:
+                return UNAUTHORIZED
             access = await self._access(s, conn.lesson_id)
         if access is None:
             return GONE

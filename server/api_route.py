@@ -37,6 +37,7 @@ class Operation:
     access: str
     """Who may call it, in words: "admin", "admin or the course's tutor", "anyone"."""
     body: type[BaseModel] | None = None
+    body_required: bool = True
     response: type[BaseModel] | None = None
     status: int = 200
     media_type: str = "application/json"

@@ -25,9 +25,11 @@ from realtime.rooms import RedisRoomManager
 from realtime.socket_server import create_socket_server
 from records.keys import signing_key
 from records.sealer import publish_key, seal_periodically
+from server.devices import DeviceCookies
 from server.errors import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.facekey import face_cipher
 from server.first_admin import create_first_admin
+from server.headers import ApiHeaders
 from server.login_limits import FailureLimiter
 from server.logs import redact_url
 from server.metrics import Metrics, TimingMiddleware
@@ -50,6 +52,7 @@ from server.routes import (
 )
 from server.security import TokenCodec
 from server.settings import Settings
+from server.token_secret import check_for_serving, token_secret
 from storage.db import make_engine, make_sessions
 from storage.errors import SchemaOutOfDate
 from storage.migrate import current_revision, is_current, upgrade
@@ -124,6 +127,9 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 revision,
                 f" (migrated from {before or 'empty'})" if before != revision else "",
             )
+            secret = token_secret(settings.secret_key, settings.database_url)
+            if settings.env == "production":
+                check_for_serving(secret, host="any address", production=True)
             await create_first_admin(sessions, settings)
             key = await asyncio.to_thread(signing_key, settings.signing_key, settings.database_url)
             await publish_key(sessions, key)
@@ -131,7 +137,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             cipher = face_cipher(settings)
             if identity is not None:
                 await identity.start()
-            tokens = TokenCodec(settings.secret_key, settings.token_ttl_s)
+            tokens = TokenCodec(secret, settings.token_ttl_s)
             registry = ProcessRegistry(
                 sessions, heartbeat_s=settings.heartbeat_s, stale_after_s=settings.process_stale_s
             )
@@ -184,6 +190,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 face_cipher=cipher,
                 identity=identity,
                 signing_key=key,
+                devices=DeviceCookies(secret),
             )
             purger = asyncio.create_task(
                 purge_periodically(
@@ -253,6 +260,8 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
     app.state.metrics = metrics
     app.state.hub = hub
     app.add_middleware(TimingMiddleware, metrics=metrics, routes=routes)
+    # Outermost but CORS: errors answered by the exception handlers get the headers too.
+    app.add_middleware(ApiHeaders)
     if settings.cors_origins:
         # Other origins allowed by the settings; same-origin needs no CORS at all.
         app.add_middleware(

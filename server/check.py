@@ -17,7 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from server.logs import redact_url
-from server.settings import DEV_SECRET, Settings
+from server.settings import Settings
+from server.token_secret import weakness
 
 TIMEOUT_S = 5.0
 
@@ -56,15 +57,17 @@ def _settings(settings: Settings) -> list[Finding]:
             f"TL_LOG_FORMAT={settings.log_format}, TL_PUBLIC_URL={settings.public_url}",
         )
     ]
-    if settings.secret_key == DEV_SECRET:
+    if settings.secret_key is None:
         found.append(
             Finding(
                 "TL_SECRET_KEY",
                 True,
-                "the development value: tokens signed with it are not secret "
-                "(refused when TL_ENV=production)",
+                "unset: with SQLite a random key is made beside the database on first start "
+                "(with PostgreSQL it must be set, the same in every process)",
             )
         )
+    elif (reason := weakness(settings.secret_key)) is not None:
+        found.append(Finding("TL_SECRET_KEY", False, f"unsafe: {reason}"))
     return found
 
 

@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "backup", help="copy the SQLite database, consistently, even while the server runs"
     )
     backup.add_argument("path", type=Path, help="the new file to write (must not exist)")
+    sub.add_parser("check-emails", help="list stored emails that look alike (exit 1 if any)")
     args = parser.parse_args(argv)
     if args.command == "keygen":
         return records_cli.keygen()
@@ -88,13 +89,28 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_demo(settings, only_if_empty=args.if_empty))
     if args.command == "purge":
         return asyncio.run(_purge(settings))
+    if args.command == "check-emails":
+        return asyncio.run(_check_emails(settings))
     return asyncio.run(_migrate(settings))
 
 
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
     from server.app import create_app
     from server.serving import DrainingServer, uvicorn_config
+    from server.token_secret import UnsafeKey, check_for_serving, token_secret
 
+    try:
+        key = token_secret(settings.secret_key, settings.database_url)
+        check_for_serving(key, host=host, production=settings.env == "production")
+    except UnsafeKey as exc:
+        print(f"trust-lesson: {exc}", file=sys.stderr)
+        return 2
+
+    if settings.trusted_proxies == "*":
+        logging.getLogger(__name__).warning(
+            "TL_TRUSTED_PROXIES=*: every client may name its own address in X-Forwarded-For "
+            "and escape the per-address sign-in limit; list the proxies' addresses instead"
+        )
     app = create_app(settings)
     # log_config=None: uvicorn's records go through the handler `server.logs` set up.
     config = uvicorn_config(
@@ -111,7 +127,6 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
 
 async def _demo(settings: Settings, *, only_if_empty: bool) -> int:
     from server import demo
-    from storage import repositories as repo
     from storage.db import make_engine, make_sessions
     from storage.migrate import upgrade
 
@@ -122,14 +137,19 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> int:
     try:
         await upgrade(engine)
         sessions = make_sessions(engine)
-        if only_if_empty:
-            async with sessions() as s:
-                foreign = await repo.count_users(s) > 0 and (
-                    await repo.get_user_by_email(s, email=demo.TUTOR[0]) is None
-                )
-            if foreign:
+        async with sessions() as s:
+            others = await demo.other_users(s)
+        if others:
+            # The demo's logins are published: never add them beside real accounts.
+            if only_if_empty:
                 print("trust-lesson: the database already has users; no demo seeded")
                 return 0
+            print(
+                f"trust-lesson: refusing to seed the demo: this database holds {others} "
+                "users of its own, and the demo adds an admin whose password is published",
+                file=sys.stderr,
+            )
+            return 2
         print(demo.describe(await demo.seed(sessions), settings.public_url))
     finally:
         await engine.dispose()
@@ -168,6 +188,26 @@ async def _purge(settings: Settings) -> int:
         await engine.dispose()
     print(f"trust-lesson: purged {purged} evidence thumbnails past their retention period")
     return 0
+
+
+async def _check_emails(settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from storage.db import make_engine, make_sessions
+    from storage.emails import look_alikes
+    from storage.models import User
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessions(engine)() as s:
+            emails = list(await s.scalars(select(User.email)))
+    finally:
+        await engine.dispose()
+    groups = look_alikes(emails)
+    for group in groups:
+        print("look alike or not in normal form: " + ", ".join(ascii(e) for e in group))
+    print(f"trust-lesson: {len(groups)} group(s) of emails to check")
+    return 1 if groups else 0
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.schemas import PolicyIn
 from server.security import hash_password
 from storage import repositories as repo
 from storage.db import Sessions
-from storage.models import LessonStatus, Role
+from storage.models import LessonStatus, Role, User
 from storage.startup import once, one_at_a_time
 from storage.types import utcnow
 
@@ -27,6 +28,13 @@ STUDENTS = (
 DEMO_POLICY = PolicyIn(
     interval_min_s=20, interval_max_s=45, first_prompt_min_s=3, first_prompt_max_s=8
 )
+
+
+async def other_users(s: AsyncSession) -> int:
+    """How many users the database holds beside the demo's own."""
+    emails = [ADMIN[0], TUTOR[0], *(email for email, _ in STUDENTS)]
+    found = await s.scalar(select(func.count()).select_from(User).where(User.email.not_in(emails)))
+    return int(found or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ def build_openapi(routes: Iterable[Any], *, version: str) -> dict[str, Any]:
         }
         if op.body is not None:
             entry["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
         if op.status == 204:

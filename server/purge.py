@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from storage import faces
+from storage import access, faces
 from storage import repositories as repo
 from storage.db import Sessions
 from storage.types import utcnow
@@ -22,6 +22,8 @@ async def purge_once(
     """Purge thumbnails; returns how many. Face templates are purged in the same pass."""
     async with sessions() as s, s.begin():
         purged = await repo.purge_thumbnails(s, now=utcnow())
+        # Signed-out tokens that have expired anyway need no remembering.
+        await access.forget_expired(s, now=utcnow())
     if purged:
         logger.info("purged %d evidence thumbnails past their retention period", purged)
     await purge_face_templates(sessions, retention_days=face_retention_days)

@@ -12,8 +12,8 @@ from starlette.requests import Request
 
 from server.errors import Problem, forbidden, not_found, unauthorized, validation_problem
 from server.resources import Resources
-from server.security import InvalidToken
-from storage import repositories as repo
+from server.security import InvalidToken, TokenClaims
+from storage import access
 from storage.models import Role, User
 
 MAX_BODY_BYTES = 1_000_000
@@ -62,6 +62,11 @@ def path_id(request: Request, name: str, what: str) -> uuid.UUID:
 
 async def current_user(request: Request) -> User:
     """The caller behind the bearer token; 401 if there is none or it is not valid."""
+    return (await current_token(request))[0]
+
+
+async def current_token(request: Request) -> tuple[User, TokenClaims]:
+    """The caller and their token's claims; 401 unless the token still stands."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise unauthorized()
@@ -71,10 +76,14 @@ async def current_user(request: Request) -> User:
     except InvalidToken:
         raise unauthorized("the token is invalid or has expired") from None
     async with resources.sessions() as s:
-        user = await repo.get_user(s, user_id=claims.user_id)
-    if user is None or user.disabled:
-        raise unauthorized("the token's user no longer exists or is disabled")
-    return user
+        user = await access.token_user(
+            s, user_id=claims.user_id, version=claims.version, token_id=claims.token_id
+        )
+    if user is None:
+        raise unauthorized(
+            "the token has been signed out, replaced, or its user disabled; sign in again"
+        )
+    return user, claims
 
 
 async def require(request: Request, *roles: Role) -> User:

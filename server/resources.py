@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from identity import IdentityPool
 from identity.crypto import TemplateCipher
 from records.keys import SigningKey
+from server.devices import DeviceCookies
 from server.login_limits import FailureLimiter
 from server.security import TokenCodec
 from server.settings import Settings
@@ -32,5 +33,6 @@ class Resources:
     address_logins: FailureLimiter
     face_cipher: TemplateCipher
     signing_key: SigningKey
+    devices: DeviceCookies
     identity: IdentityPool | None = None
     """None when ``TL_IDENTITY_WORKERS`` is 0: identity is switched off."""

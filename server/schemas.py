@@ -17,17 +17,16 @@ from pydantic import (
 )
 
 from domain.policy import Policy
+from server.security import ADMIN_PASSWORD_MIN, PASSWORD_MIN
+from storage.emails import normalise_email
 from storage.models import Course, FaceTemplate, Lesson, Role, User
 
 T = TypeVar("T")
 
 
 def _email(value: str) -> str:
-    value = value.strip().lower()
-    local, _, domain = value.partition("@")
-    if not local or "." not in domain or " " in value:
-        raise ValueError("not an email address")
-    return value
+    # One person, one email: look-alike forms are the same address or refused (storage.emails).
+    return normalise_email(value)
 
 
 Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_email)]
@@ -52,11 +51,22 @@ class LoginIn(Body):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
+class LogoutIn(Body):
+    everywhere: bool = False
+
+
+def admin_password_problem() -> str:
+    return (
+        f"password: an admin's password needs at least {ADMIN_PASSWORD_MIN} characters "
+        "(the same rule as TL_ADMIN_PASSWORD)"
+    )
+
+
 class UserIn(Body):
     email: Email
     name: Name
     role: Role
-    password: Annotated[str, Field(min_length=8, max_length=1024)]
+    password: Annotated[str, Field(min_length=PASSWORD_MIN, max_length=1024)]
 
 
 class PolicyIn(Body):
@@ -131,7 +141,7 @@ class UserPatch(Body):
     email: Email | None = None
     name: Name | None = None
     role: Role | None = None
-    password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None
+    password: Annotated[str, Field(min_length=PASSWORD_MIN, max_length=1024)] | None = None
     disabled: bool | None = None
 
 

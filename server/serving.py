@@ -33,9 +33,13 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
       idle connection holds (bench/RESULTS.md, idle).
     - uvicorn's WebSocket protocol with less held per connection, and no WebSocket-level
       pings: Engine.IO's heartbeat already closes silent connections (`server.websocket_protocol`).
+    - The client's address and scheme from X-Forwarded-For/-Proto only when the connection
+      comes from one of TL_TRUSTED_PROXIES (never from uvicorn's own FORWARDED_ALLOW_IPS).
     """
     return uvicorn.Config(
         app,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         ws=LeanWebSocketProtocol,
         ws_max_size=settings.max_socket_message_bytes,
         ws_per_message_deflate=False,

@@ -10,19 +10,23 @@ Rules between settings (checked together, after each value on its own):
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Literal, Self
 
 import annotated_types
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from identity.crypto import decode_key
+from server.security import ADMIN_PASSWORD_MIN
+from server.token_secret import GENERATE, weakness
 
-DEV_SECRET = "development-only-secret-never-use-in-production"
 ENV_PREFIX = "TL_"
 # Never echoed back in an error.
-SECRET_FIELDS = frozenset({"secret_key", "admin_password", "database_url", "message_queue_url"})
+SECRET_FIELDS = frozenset(
+    {"secret_key", "admin_password", "database_url", "message_queue_url", "face_key", "signing_key"}
+)
 
 
 class Settings(BaseSettings):
@@ -33,7 +37,8 @@ class Settings(BaseSettings):
     message_queue_url: str | None = None
     # Prefix of the Redis channels: deployments (or test runs) sharing one Redis keep apart.
     message_queue_channel: str = Field(default="trust-lesson", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    secret_key: str = DEV_SECRET
+    # Signs tokens. Unset: made on first start, kept beside the SQLite file (server.token_secret).
+    secret_key: str | None = None
     admin_email: str | None = None
     admin_password: str | None = None
     # The public address printed by `trust-lesson demo`.
@@ -67,6 +72,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_max_failures_per_address: int = Field(default=30, ge=1, le=100_000)
     login_window_s: float = Field(default=300.0, ge=1, le=86_400)
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For/-Proto headers are
+    # believed, comma-separated; "*" believes anyone (README, "Behind a reverse proxy").
+    trusted_proxies: str = "127.0.0.1, ::1"
     # Origins (scheme://host[:port]) other than the server's own that may call the API and open
     # sockets; empty: same-origin only.
     cors_origins: list[str] = Field(default_factory=list)
@@ -93,14 +101,33 @@ class Settings(BaseSettings):
     ping_interval_s: float = Field(default=20.0, gt=0)
     ping_timeout_s: float = Field(default=20.0, gt=0)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if items == ["*"]:
+            return "*"
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (names are not resolved)"
+                ) from None
+        return ", ".join(items)
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
+        if (
+            self.env == "production"
+            and self.secret_key is not None
+            and (reason := weakness(self.secret_key))
+        ):
+            raise ValueError(
+                f"TL_SECRET_KEY is unsafe in production: {reason}; "
+                f"use a random value, e.g. {GENERATE}"
+            )
         if self.env == "production":
-            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "TL_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "in production"
-                )
             if self.face_key is None:
                 raise ValueError(
                     "TL_FACE_KEY must be set in production (base64 of 32 random bytes, e.g. "
@@ -112,8 +139,11 @@ class Settings(BaseSettings):
                     "TL_SIGNING_KEY must be set in production (an Ed25519 key: see the README, "
                     "Proving attendance)"
                 )
-            if self.admin_password is not None and len(self.admin_password) < 12:
-                raise ValueError("TL_ADMIN_PASSWORD must be at least 12 characters in production")
+        if self.admin_password is not None and len(self.admin_password) < ADMIN_PASSWORD_MIN:
+            raise ValueError(
+                f"TL_ADMIN_PASSWORD must be at least {ADMIN_PASSWORD_MIN} characters "
+                "(as every admin's password)"
+            )
         if self.face_key is not None:
             decode_key(self.face_key)  # its ValueError names TL_FACE_KEY
         if self.process_stale_s <= 2 * self.heartbeat_s:

@@ -13,6 +13,7 @@ from server.api_route import PAGED, Query, api
 from server.errors import Problem, not_found, validation_problem
 from server.pagination import choice, page_body, page_request
 from server.request_context import current_user, path_id, read_body, require, resources_of
+from server.rights import rights_changed
 from server.schemas import (
     CourseIn,
     CourseOut,
@@ -89,7 +90,7 @@ async def patch_course(request: Request) -> JSONResponse:
         course = await visible_course(s, admin, course_id)
         if body.title is not None:
             course.title = body.title
-        if body.tutor_id is not None:
+        if body.tutor_id is not None and body.tutor_id != course.tutor_id:
             await _tutor(s, body.tutor_id)
             if course.tutor_id != body.tutor_id:
                 former_tutor = course.tutor_id
@@ -110,8 +111,8 @@ async def patch_course(request: Request) -> JSONResponse:
             detail={"changes": _jsonable(changes)},
         )
     if former_tutor is not None:
-        # The former tutor's open dashboards of this course's lessons close now.
-        await resources_of(request).hub.rights_changed(user_id=former_tutor, course_id=course.id)
+        # The former tutor's dashboards of this course's lessons close now.
+        await rights_changed(resources_of(request).hub, [former_tutor], course_id=course_id)
     return JSONResponse(course_out(course))
 
 
@@ -192,8 +193,8 @@ async def unenrol(request: Request) -> Response:
             target_id=str(course_id),
             detail={"student_id": str(student_id)},
         )
-    # The student's open sockets in this course's lessons close now.
-    await resources_of(request).hub.rights_changed(user_id=student_id, course_id=course_id)
+    # The student's lesson pages of this course close now.
+    await rights_changed(resources_of(request).hub, [student_id], course_id=course_id)
     return Response(status_code=204)
 
 

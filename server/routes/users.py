@@ -13,8 +13,10 @@ from server.api_route import PAGED, Query, api
 from server.errors import Problem, not_found
 from server.pagination import choice, page_body, page_request
 from server.request_context import path_id, read_body, require, resources_of
-from server.schemas import PageOf, UserIn, UserOut, UserPatch, user_out
-from server.security import hash_password
+from server.rights import rights_changed
+from server.schemas import PageOf, UserIn, UserOut, UserPatch, admin_password_problem, user_out
+from server.security import ADMIN_PASSWORD_MIN, hash_password
+from storage import access
 from storage import repositories as repo
 from storage.models import Role, User
 
@@ -22,6 +24,8 @@ from storage.models import Role, User
 async def create_user(request: Request) -> JSONResponse:
     admin = await require(request, Role.ADMIN)
     body = await read_body(request, UserIn)
+    if body.role is Role.ADMIN and len(body.password) < ADMIN_PASSWORD_MIN:
+        raise Problem(422, "Unprocessable Content", admin_password_problem())
     password_hash = await hash_password(body.password)
     resources = resources_of(request)
     try:
@@ -75,11 +79,19 @@ async def patch_user(request: Request) -> JSONResponse:
     if any(changes.get(k) is None for k in changes):
         raise Problem(422, "Unprocessable Content", "a field may be left out, but not null")
     password_hash = await hash_password(body.password) if body.password else None
+    rights_lost = False
     try:
         async with resources_of(request).sessions() as s, s.begin():
             user = await _user(s, user_id)
             if user.id == admin.id and (body.disabled or body.role not in (None, Role.ADMIN)):
                 raise Problem(409, "Conflict", "you may not disable or demote your own account")
+            becomes = body.role or user.role
+            if becomes is Role.ADMIN and (
+                (body.password is not None and len(body.password) < ADMIN_PASSWORD_MIN)
+                # The current password's length is unknown: a new admin sets a new one.
+                or (user.role is not Role.ADMIN and body.password is None)
+            ):
+                raise Problem(422, "Unprocessable Content", admin_password_problem())
             if body.role is not None and body.role is not user.role:
                 if await repo.has_history(s, user_id=user.id):
                     raise Problem(
@@ -89,16 +101,23 @@ async def patch_user(request: Request) -> JSONResponse:
                         "create a new account for the new role",
                     )
                 user.role = body.role
+                rights_lost = True
             if body.email is not None and body.email != user.email:
                 if await repo.get_user_by_email(s, email=body.email) is not None:
                     raise _email_taken()
                 user.email = body.email
             if body.name is not None:
                 user.name = body.name
-            if body.disabled is not None:
+            if body.disabled is not None and body.disabled is not user.disabled:
                 user.disabled = body.disabled
+                # Re-enabling an account does not bring its old tokens back.
+                rights_lost = True
             if password_hash is not None:
                 user.password_hash = password_hash
+                rights_lost = True
+            if rights_lost:
+                # A new password, role or disabled flag ends every token issued before it.
+                access.end_all_tokens(user)
             await s.flush()
             await repo.audit(
                 s,
@@ -111,12 +130,9 @@ async def patch_user(request: Request) -> JSONResponse:
             )
     except IntegrityError:
         raise _email_taken() from None
-    if user.disabled:
-        # A disabled account's open sockets close now, not at their next reconnect.
-        await resources_of(request).hub.disconnect_user(user.id)
-    elif "role" in changes:
-        # A tutor or an admin demoted: sockets the new role may not hold close now.
-        await resources_of(request).hub.rights_changed(user_id=user.id)
+    if rights_lost:
+        # The account's open sockets close now, not at their next reconnect.
+        await rights_changed(resources_of(request).hub, [user.id])
     return JSONResponse(user_out(user))
 
 
@@ -144,7 +160,7 @@ async def delete_user(request: Request) -> Response:
             target_id=str(user.id),
             detail={"email": user.email},
         )
-    await resources_of(request).hub.disconnect_user(user_id)
+    await rights_changed(resources_of(request).hub, [user_id])
     return Response(status_code=204)
 
 

@@ -15,7 +15,7 @@ from server.settings import Settings
 from tests.adversarial.helpers import INJECTIONS, all_users, serving
 from tests.cluster.services import fresh_postgres, migrate
 from tests.integration.client import PASSWORD, Api
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRET_KEY
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,10 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fresh_postgres() as database_url:
         migrate(database_url)
         settings = Settings(
-            database_url=database_url, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD
+            database_url=database_url,
+            admin_email=ADMIN_EMAIL,
+            admin_password=ADMIN_PASSWORD,
+            secret_key=SECRET_KEY,
         )
         with serving(settings) as url:
             yield url

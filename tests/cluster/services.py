@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import timeout
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRET_KEY
 
 PG_ADMIN_URL = os.environ.get(
     "TL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -139,6 +139,8 @@ class ServerProcess:
 def cluster_env(database_url: str, redis_url: str | None) -> dict[str, str]:
     env = {
         "TL_DATABASE_URL": database_url,
+        # Processes sharing a database share the key that signs tokens.
+        "TL_SECRET_KEY": SECRET_KEY,
         "TL_ADMIN_EMAIL": ADMIN_EMAIL,
         "TL_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "TL_VISION_WORKERS": "1",

@@ -17,9 +17,8 @@ import jwt
 import socketio
 
 from server.security import TokenCodec
-from server.settings import Settings
 from tests.conftest import timeout
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRET_KEY
 
 PASSWORD = "student-password"
 
@@ -196,7 +195,7 @@ class Participant:
 
 def forged_tokens(user_id: str, valid: str) -> dict[str, str]:
     """Tokens a client might try: expired, tampered, unsigned, signed with another key."""
-    secret = Settings().secret_key
+    secret = SECRET_KEY
     uid = uuid.UUID(user_id)
     header, payload, signature = valid.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

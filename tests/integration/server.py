@@ -18,6 +18,8 @@ from server.settings import Settings
 
 ADMIN_EMAIL = "admin@test.example"
 ADMIN_PASSWORD = "admin-password-for-tests"
+# The test servers' signing key, so that a test can make the tokens only the key can make.
+SECRET_KEY = "integration-tests-key-6b1d9e3f7a2c4e8d0f5a9b3c7e1d2f4a"
 _databases: dict[str, str] = {}
 _apps: dict[str, Any] = {}
 
@@ -44,6 +46,7 @@ def running_server(
         # Many tests sign in from one address on one shared server; the limits have their own
         # tests with their own server.
         **{
+            "secret_key": SECRET_KEY,
             "login_max_failures": 1000,
             "login_max_failures_per_address": 10_000,
             **overrides,

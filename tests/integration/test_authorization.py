@@ -232,6 +232,9 @@ def _with_status(access: tuple[dict[str, int], dict[str, int]], status: int) -> 
 
 ROWS = [
     row("GET", "/api/me", (everyone(200), {})),
+    # A bad body, so that no caller's token is signed out: anyone signed in reaches the
+    # validation (422), the anonymous do not (401). Signing out itself: tests/security.
+    row("POST", "/api/auth/logout", (everyone(422), {}), body=lambda w: {"everywhere": "maybe"}),
     row(
         "POST",
         "/api/users",

@@ -489,7 +489,7 @@ async def test_a_server_fault_while_connecting_is_answered_not_left_hanging(
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    from storage import repositories
+    from storage import access
 
     room = await make_classroom(api, n_students=1)
     me = room.students[0]
@@ -497,7 +497,7 @@ async def test_a_server_fault_while_connecting_is_answered_not_left_hanging(
     async def database_down(*_args: Any, **_kwargs: Any) -> None:
         raise OperationalError("SELECT", {}, Exception("database is unreachable"))
 
-    monkeypatch.setattr(repositories, "get_user", database_down)
+    monkeypatch.setattr(access, "token_user", database_down)
     data = await _refusal(server_url, "/student", me["token"], room.lesson_id, participants)
     assert data == {"code": "unavailable"}
     monkeypatch.undo()

@@ -22,7 +22,7 @@ from realtime.faces import FaceChecks
 from realtime.frames import Frames
 from realtime.live import LiveLesson
 from realtime.prompting import Prompter
-from realtime.rights import Rights
+from realtime.rights import LessonAccess, Rights
 from realtime.rules import Classroom, Track
 from realtime.tasks import TaskSet
 from storage.models import Role
@@ -232,6 +232,8 @@ class Lesson:
         self.events = Counting()
         self.tasks = TaskSet()
         self.busy = False
+        # The lesson's enrolments are cached: frames need no database read of rights.
+        self.rights = Rights(clock=self.clock, sessions=None)  # type: ignore[arg-type]
         # Identity switched off unless a test gives the lesson a comparer.
         self.faces = FaceChecks(sessions=None, pool=None, cipher=None)  # type: ignore[arg-type]
         self.live = LiveLesson(
@@ -261,7 +263,7 @@ class Lesson:
             events=self.events,
             tasks=self.tasks,
             # Frames need no database read of rights: revoked and expiry are on the connection.
-            rights=Rights(clock=self.clock, sessions=None),  # type: ignore[arg-type]
+            rights=self.rights,
             faces=self.faces,
         )
         self.checks = CheckNow(
@@ -271,6 +273,12 @@ class Lesson:
             vision_capacity=self.vision.max_pending,
             stopping=lambda: False,
             tuning=waves or WaveTuning(),
+        )
+        self.rights.remember(
+            self.live.lesson_id,
+            LessonAccess(
+                uuid.uuid4(), uuid.uuid4(), frozenset(uuid.UUID(s) for s in self.student_ids)
+            ),
         )
         for i, student_id in enumerate(self.student_ids):
             self.live.classroom.enrol(Track(student_id=student_id, name=f"student {i}"))

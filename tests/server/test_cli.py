@@ -48,20 +48,31 @@ def test_demo_prints_the_lesson_and_logins_and_is_idempotent(tmp_path: Path) -> 
     assert lesson_id in again.stdout  # the same lesson, not a second demo
 
 
+STRONG_SECRET = "Zq3vV0m2r8kX1pN6tY4cW9bE7hJ5sL0aF2dG8uR3iO6yT1eQ"
+
+
 def test_production_refuses_to_start_without_a_face_key(tmp_path: Path) -> None:
-    result = run(["serve"], tmp_path, TL_ENV="production", TL_SECRET_KEY="x" * 40)
+    result = run(["serve"], tmp_path, TL_ENV="production", TL_SECRET_KEY=STRONG_SECRET)
     assert result.returncode == 2
     assert "TL_FACE_KEY must be set in production" in result.stderr
 
 
-def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
-    result = run(["serve"], tmp_path, TL_ENV="production")
+def test_production_refuses_the_old_built_in_secret(tmp_path: Path) -> None:
+    # With no key at all a key is made beside the database (tests/security/test_secrets.py).
+    old = "development-only-secret-never-use-in-production"
+    result = run(["serve"], tmp_path, TL_ENV="production", TL_SECRET_KEY=old)
     assert result.returncode == 2
     assert "TL_SECRET_KEY" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_signing_key(tmp_path: Path) -> None:
-    result = run(["serve"], tmp_path, TL_ENV="production", TL_SECRET_KEY="x" * 40)
+    result = run(
+        ["serve"],
+        tmp_path,
+        TL_ENV="production",
+        TL_SECRET_KEY=STRONG_SECRET,
+        TL_FACE_KEY="A" * 43 + "=",
+    )
     assert result.returncode == 2
     assert "TL_SIGNING_KEY must be set in production" in result.stderr
 
@@ -71,7 +82,7 @@ def test_production_refuses_the_demo(tmp_path: Path) -> None:
         ["demo"],
         tmp_path,
         TL_ENV="production",
-        TL_SECRET_KEY="x" * 40,
+        TL_SECRET_KEY="Zq3vV0m2r8kX1pN6tY4cW9bE7hJ5sL0aF2dG8uR3iO6yT1eQ",
         TL_FACE_KEY="A" * 43 + "=",
         TL_SIGNING_KEY="A" * 43,
     )

@@ -102,11 +102,30 @@ export async function api(path, { method = "GET", body, raw = false } = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+/**
+ * Sign out: the server ends this tab's token (and closes its sockets), then the tab forgets
+ * it. Whatever the server answers, the tab forgets the token and goes to the login page.
+ */
+export async function signOut() {
+  const current = session();
+  if (current) {
+    try {
+      await fetch("/api/auth/logout", {
+        method: "POST",
+        headers: { authorization: `Bearer ${current.token}` },
+        cache: "no-store",
+        credentials: "same-origin",
+      });
+    } catch {
+      // offline: the token still ends when it expires
+    }
+  }
+  clearSession();
+  location.assign("/");
+}
+
 /** Fill the page header's "signed in as" and wire its sign-out button. */
 export function showSignedIn(user, nameNode, signOutButton) {
   nameNode.textContent = `${user.name} (${user.role})`;
-  signOutButton.addEventListener("click", () => {
-    clearSession();
-    location.assign("/");
-  });
+  signOutButton.addEventListener("click", signOut);
 }

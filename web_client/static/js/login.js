@@ -1,5 +1,5 @@
 // The login page: sign in, then the caller's live and upcoming lessons.
-import { api, ApiError, clearSession, safeNext, saveSession, session } from "./api.js";
+import { api, ApiError, safeNext, saveSession, session, signOut } from "./api.js";
 import { $, dateTime, el, notice, setText, show } from "./dom.js";
 
 const ui = {
@@ -150,10 +150,7 @@ async function showLessons() {
 }
 
 ui.form.addEventListener("submit", signIn);
-ui.signOut.addEventListener("click", () => {
-  clearSession();
-  location.assign("/");
-});
+ui.signOut.addEventListener("click", signOut);
 ui.more.addEventListener("click", async () => {
   try {
     await loadLessons(session().user.role);
