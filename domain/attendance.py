@@ -98,7 +98,8 @@ def decide_attendance(
         return Attendance.ABSENT
     connected_ratio = connected_s / live_s if live_s > 0 else 0.0
     if (
-        _at_least(ratio, policy.present_ratio)
+        live_s > 0  # a lesson that was never live has no time anyone could be present for
+        and _at_least(ratio, policy.present_ratio)
         and _at_least(connected_ratio, policy.present_connected_ratio)
         and not identity_unreviewed
     ):

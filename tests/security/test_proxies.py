@@ -91,4 +91,4 @@ def test_a_malformed_proxy_list_is_named_at_start(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "trusted_proxies" in done.stderr and "proxy.internal" in done.stderr
+    assert "TL_TRUSTED_PROXIES" in done.stderr and "proxy.internal" in done.stderr
