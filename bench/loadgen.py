@@ -23,10 +23,6 @@ import contextlib
 import os
 import resource
 import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a file: python bench/loadgen.py
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import scenarios, tuning
 from bench.servers import parse_variant

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, expect
 
-from tests.browser.api import Classroom, User
-from tests.conftest import timeout
+from testkit.api import Classroom, User
+from testkit.timing import timeout
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator
@@ -68,8 +68,8 @@ def open_tab(browser: Browser, base_url: str, viewport: dict[str, int]) -> Tab:
 def sign_in(page: Page, user: User) -> None:
     """Through the login page, as a person would; lands on the lesson list."""
     page.goto("/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(user.password)
+    page.get_by_label("Email").fill(user["email"])
+    page.get_by_label("Password").fill(user["password"])
     page.get_by_label("Password").press("Enter")  # the keyboard way
     expect(page.get_by_role("heading", name="Your lessons")).to_be_visible()
 
@@ -115,4 +115,5 @@ def join_lesson(
 
 
 def roster_row(page: Page, student: User) -> Locator:
-    return page.locator(f'#roster-body tr[data-student-id="{student.id}"]')
+    student_id = student["id"]
+    return page.locator(f'#roster-body tr[data-student-id="{student_id}"]')

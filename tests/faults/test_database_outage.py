@@ -13,13 +13,14 @@ import pytest
 from realtime.hub import HELD_HINT
 from storage.db import make_engine
 from storage.migrate import upgrade
-from tests.cluster.services import fresh_postgres
-from tests.conftest import timeout
+from testkit.api import Api
+from testkit.frames import face_jpeg
+from testkit.lessons import one_student_lesson, prompted, state_of
+from testkit.participants import Participant
+from testkit.server import running_server
+from testkit.services import fresh_postgres
+from testkit.timing import timeout
 from tests.faults.proxy import TcpProxy
-from tests.integration.client import Api, Participant
-from tests.integration.server import running_server
-from tests.integration.test_lesson_loop import one_student_lesson, prompted, state_of
-from tests.vision.images import face_jpeg
 
 
 async def _migrate(url: str) -> None:

@@ -22,10 +22,11 @@ from starlette.routing import Match
 from server.api import ApiRoute
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import timeout
-from tests.integration.client import PASSWORD, Api, Participant, make_classroom
-from tests.integration.test_lesson_loop import prompted
-from tests.vision.images import face_jpeg
+from testkit.api import PASSWORD, Api, make_classroom
+from testkit.frames import face_jpeg
+from testkit.lessons import prompted
+from testkit.participants import Participant
+from testkit.timing import timeout
 
 CALLERS = ("anonymous", "student", "other_student", "tutor", "other_tutor", "admin")
 

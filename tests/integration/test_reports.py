@@ -18,11 +18,11 @@ from sqlalchemy import func, select, update
 from server.reports import CSV_COLUMNS
 from storage.db import make_engine, make_sessions
 from storage.models import Check
-from tests.integration.client import Api, Participant, make_classroom
-from tests.integration.server import database_url_for
-from tests.integration.test_admin_api import walk
-from tests.integration.test_lesson_loop import join, prompted, state_of
-from tests.vision.images import blank_jpeg, face_jpeg
+from testkit.api import Api, make_classroom, walk
+from testkit.frames import blank_jpeg, face_jpeg
+from testkit.lessons import join, prompted, state_of
+from testkit.participants import Participant
+from testkit.server import database_url_for
 
 POLICY = {"max_frames": 1, "deadline_s": 1}
 EVIL_NAME = '=HYPERLINK("http://x.example","click")'

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from realtime.hub import FAULT_HINT
-from tests.integration.client import Api, Participant
-from tests.integration.server import app_for, running_server
-from tests.integration.test_lesson_loop import one_student_lesson, prompted, state_of
-from tests.vision.images import face_jpeg
+from testkit.api import Api
+from testkit.frames import face_jpeg
+from testkit.lessons import one_student_lesson, prompted, state_of
+from testkit.participants import Participant
+from testkit.server import app_for, running_server
 
 
 @pytest.fixture
