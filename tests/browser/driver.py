@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog,
 
 from testkit.api import Classroom, User
 from testkit.timing import timeout
+from tests.browser.browsers import Camera
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator
@@ -117,3 +119,21 @@ def join_lesson(
 def roster_row(page: Page, student: User) -> Locator:
     student_id = student["id"]
     return page.locator(f'#roster-body tr[data-student-id="{student_id}"]')
+
+
+def tutor_and_student(
+    browser_with: Callable[[Camera], Browser],
+    base_url: str,
+    room: Classroom,
+    student: User,
+    tabs: list[Tab],
+    camera: Camera = "face",
+    notice: str | None = None,
+) -> tuple[Tab, Tab]:
+    """The tutor's dashboard, then the student's page joined with ``camera`` (see
+    `join_lesson`); both kept in ``tabs``, to be closed after the test."""
+    tutor = open_dashboard(browser_with("face"), base_url, room)
+    tabs.append(tutor)
+    joined = join_lesson(browser_with(camera), base_url, room, student, notice=notice)
+    tabs.append(joined)
+    return tutor, joined

@@ -21,6 +21,7 @@ from tests.browser.driver import (
     open_dashboard,
     open_tab,
     roster_row,
+    tutor_and_student,
 )
 from vision import rules
 
@@ -119,12 +120,9 @@ def test_a_camera_without_a_face_is_flagged_and_the_student_sees_the_hint(
 ) -> None:
     room = api.classroom(["Cleo Park"], policy={"evidence": "failures", "retention_days": 7})
     (cleo,) = room.students
-    tutor = open_dashboard(browser_with("face"), base_url, room)
-    tabs.append(tutor)
-    student = join_lesson(
-        browser_with("wall"), base_url, room, cleo, notice="is also kept for 7 days"
+    tutor, student = tutor_and_student(
+        browser_with, base_url, room, cleo, tabs, "wall", notice="is also kept for 7 days"
     )
-    tabs.append(student)
     expect(roster_row(tutor.page, cleo)).to_have_attribute("data-state", "waiting")
 
     tutor.page.get_by_role("button", name="Check everyone now").click()
@@ -161,10 +159,7 @@ def test_a_hostile_name_is_shown_as_text(
         lesson_title="<b onmouseover=alert(3)>Lesson</b>",
     )
     (mallory,) = room.students
-    tutor = open_dashboard(browser_with("face"), base_url, room)
-    tabs.append(tutor)
-    student = join_lesson(browser_with("face"), base_url, room, mallory)
-    tabs.append(student)
+    tutor, student = tutor_and_student(browser_with, base_url, room, mallory, tabs)
 
     dashboard = tutor.page
     row = roster_row(dashboard, mallory)
@@ -192,10 +187,7 @@ def test_ending_the_lesson_from_the_dashboard_reaches_the_student(
 ) -> None:
     room = api.classroom(["Dev Patel"])
     (dev,) = room.students
-    tutor = open_dashboard(browser_with("face"), base_url, room)
-    tabs.append(tutor)
-    student = join_lesson(browser_with("face"), base_url, room, dev)
-    tabs.append(student)
+    tutor, student = tutor_and_student(browser_with, base_url, room, dev, tabs)
     dashboard = tutor.page
     expect(roster_row(dashboard, dev)).to_have_attribute("data-state", "waiting")
 
@@ -240,10 +232,7 @@ def test_a_blocked_camera_is_reported_with_what_to_do(
 ) -> None:
     room = api.classroom(["Eva Novak"])
     (eva,) = room.students
-    tutor = open_dashboard(browser_with("face"), base_url, room)
-    tabs.append(tutor)
-    student = join_lesson(browser_with("blocked"), base_url, room, eva)
-    tabs.append(student)
+    tutor, student = tutor_and_student(browser_with, base_url, room, eva, tabs, "blocked")
 
     expect(student.page.locator("#camera-message")).to_contain_text("Camera access is blocked")
     expect(student.page.get_by_role("button", name="Try again")).to_be_visible()
@@ -264,10 +253,7 @@ def test_both_pages_reconnect_on_their_own_after_the_server_restarts(
         room = api.classroom(["Fay Lindqvist"], policy={"challenge_probability": 1})
         api.close()
         (fay,) = room.students
-        tutor = open_dashboard(browser_with("face"), url, room)
-        tabs.append(tutor)
-        student = join_lesson(browser_with("face"), url, room, fay)
-        tabs.append(student)
+        tutor, student = tutor_and_student(browser_with, url, room, fay, tabs)
         expect(roster_row(tutor.page, fay)).to_have_attribute("data-state", "waiting")
 
     # The server is gone: both pages say so, and keep trying. Chromium logs each try the
