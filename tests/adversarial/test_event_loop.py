@@ -214,8 +214,7 @@ async def test_no_handler_holds_the_loop_for_100_ms_under_a_class_and_its_attack
 ) -> None:
     url, log_file = shipped
     start_up = log_file.stat().st_size  # start-up is no handler: only what follows counts
-    api = Api(url)
-    try:
+    async with Api(url) as api:
         room = await make_classroom(api, n_students=STUDENTS)
         tutor = Participant(url, "/tutor")
         participants.append(tutor)
@@ -246,8 +245,6 @@ async def test_no_handler_holds_the_loop_for_100_ms_under_a_class_and_its_attack
         socket_rounds, http_rounds = await asyncio.gather(*attackers)
         await asyncio.gather(*answering)
         after = lag_figures((await api.http.get("/metrics")).text)
-    finally:
-        await api.close()
 
     samples = after["+Inf"] - before["+Inf"]
     # The smallest bucket that holds the bound (100 ms, or more on a slow machine).

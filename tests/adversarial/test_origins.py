@@ -122,15 +122,12 @@ async def _socket_from(url: str, origin: str, token: str, lesson_id: str) -> boo
 
 
 async def test_sockets_open_only_from_the_own_or_configured_origins(partner_url: str) -> None:
-    api = Api(partner_url)
-    try:
+    async with Api(partner_url) as api:
         room = await make_classroom(api, n_students=1)
         token = room.students[0]["token"]
         assert await _socket_from(partner_url, partner_url, token, room.lesson_id)
         assert await _socket_from(partner_url, "https://partner.example", token, room.lesson_id)
         assert not await _socket_from(partner_url, "https://evil.example", token, room.lesson_id)
-    finally:
-        await api.close()
 
 
 async def test_by_default_only_the_own_origin_may_open_a_socket(api: Api, server_url: str) -> None:

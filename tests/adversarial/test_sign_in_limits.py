@@ -80,8 +80,7 @@ def test_failed_sign_ins_are_limited_per_account_then_per_address(strict_server:
 
 
 async def test_a_successful_sign_in_clears_the_accounts_failures(strict_server: str) -> None:
-    api = Api(strict_server)
-    try:
+    async with Api(strict_server) as api:
         room = await make_classroom(api, n_students=1, start=False)
         email = room.students[0]["email"]
         for _ in range(2):
@@ -91,8 +90,6 @@ async def test_a_successful_sign_in_clears_the_accounts_failures(strict_server: 
         for _ in range(2):
             r = await api.http.post("/api/auth/login", json={"email": email, "password": "nope"})
             assert r.status_code == 401  # counting starts again
-    finally:
-        await api.close()
 
 
 async def sign_in(api: Api, email: str, password: str, address: str) -> httpx.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,15 +42,12 @@ def proxied_server(tmp_path: Path) -> Iterator[tuple[str, TcpProxy]]:
 
 
 @pytest.fixture
-async def clients(
+def clients(
     proxied_server: tuple[str, TcpProxy],
-) -> AsyncIterator[tuple[Api, list[Participant]]]:
-    api = Api(proxied_server[0])
-    made: list[Participant] = []
-    yield api, made
-    for p in made:
-        await p.close()
-    await api.close()
+    api_to: Callable[[str], Api],
+    participants: list[Participant],
+) -> tuple[Api, list[Participant]]:
+    return api_to(proxied_server[0]), participants
 
 
 async def _until_logged(api: Api, admin: str, lesson_id: str, prompt_id: str) -> float:

@@ -36,8 +36,7 @@ async def test_a_crashing_detector_costs_the_student_no_attempt_and_the_pool_no_
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    api = Api(small_pool)
-    try:
+    async with Api(small_pool) as api:
         room, tutor, (ada_sock, ben_sock) = await class_lesson(
             api, small_pool, participants, 2, policy={"max_frames": 2}
         )
@@ -83,5 +82,3 @@ async def test_a_crashing_detector_costs_the_student_no_attempt_and_the_pool_no_
         await tutor.wait_for("attendance", state_of(ada["id"], "verified"))
         await tutor.wait_for("attendance", state_of(ben["id"], "verified"))
         assert pool.pending == 0
-    finally:
-        await api.close()

@@ -28,8 +28,7 @@ def own_server(tmp_path: Path) -> Iterator[str]:
 async def test_a_vision_fault_is_answered_logged_and_not_held_against_the_student(
     own_server: str, participants: list[Participant], caplog: pytest.LogCaptureFixture
 ) -> None:
-    api = Api(own_server)
-    try:
+    async with Api(own_server) as api:
         _room, me, tutor, student = await one_student_lesson(api, own_server, participants)
         pool = app_for(own_server).other_asgi_app.state.hub._vision
         workers = pool.stats()["workers"]
@@ -59,15 +58,12 @@ async def test_a_vision_fault_is_answered_logged_and_not_held_against_the_studen
         )
         assert ack["outcome"] == "present"
         await tutor.wait_for("attendance", state_of(me["id"], "verified"))
-    finally:
-        await api.close()
 
 
 async def test_a_student_leaving_mid_check_still_gets_the_verdict_recorded(
     own_server: str, participants: list[Participant]
 ) -> None:
-    api = Api(own_server)
-    try:
+    async with Api(own_server) as api:
         room, me, tutor, student = await one_student_lesson(api, own_server, participants)
         pool = app_for(own_server).other_asgi_app.state.hub._vision
         real = pool._judge_fn
@@ -100,5 +96,3 @@ async def test_a_student_leaving_mid_check_still_gets_the_verdict_recorded(
         prompt = await prompted(tutor, again, me["id"])
         ack = await again.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
         assert ack["outcome"] == "present"
-    finally:
-        await api.close()

@@ -73,8 +73,7 @@ async def test_a_killed_process_loses_nothing_acknowledged(
     two_servers: tuple[ServerProcess, ServerProcess], participants: list[Participant]
 ) -> None:
     a, b = two_servers
-    api = Api(b.url)
-    try:
+    async with Api(b.url) as api:
         room, tutor, on_a = await class_lesson(api, b.url, participants, 3, students_at=a.url)
         acks: list[dict[str, Any]] = []
         for prompt, student in zip(await prompt_all(tutor, on_a), on_a, strict=True):
@@ -116,16 +115,13 @@ async def test_a_killed_process_loses_nothing_acknowledged(
             # before the kill: never more, never the open prompt counted as missed.
             assert line["checks"]["passed"] in (2, 3)
             assert line["checks"]["missed"] == 0
-    finally:
-        await api.close()
 
 
 async def test_sigterm_answers_frames_in_flight_then_exits(
     two_servers: tuple[ServerProcess, ServerProcess], participants: list[Participant]
 ) -> None:
     a, b = two_servers
-    api = Api(b.url)
-    try:
+    async with Api(b.url) as api:
         room, tutor, on_a = await class_lesson(api, b.url, participants, 3, students_at=a.url)
         acks: list[dict[str, Any]] = []
         prompts = await prompt_all(tutor, on_a)
@@ -158,8 +154,6 @@ async def test_sigterm_answers_frames_in_flight_then_exits(
         await api.call("POST", f"/api/lessons/{room.lesson_id}/end", room.tutor["token"])
         report = await consistent_report(api, room, acks)
         assert [line["checks"]["passed"] for line in report["students"]] == [2, 2, 2]
-    finally:
-        await api.close()
 
 
 async def test_a_draining_hub_refuses_new_connections_with_a_reason() -> None:
