@@ -69,11 +69,11 @@ lint: $(VENV)/.dev
 BENCH_SCENARIOS := capacity idle fanout cluster
 bench: $(VENV)/.dev
 ifeq ($(SCENARIO),)
-	$(BIN)/python bench/roundtrip.py --students 1 --rounds 50
-	$(BIN)/python bench/roundtrip.py --students 5 --rounds 20
+	$(BIN)/python -m bench.roundtrip --students 1 --rounds 50
+	$(BIN)/python -m bench.roundtrip --students 5 --rounds 20
 	set -e; for s in $(BENCH_SCENARIOS); do $(BIN)/python -m bench.loadgen $$s; done
 else ifeq ($(SCENARIO),roundtrip)
-	$(BIN)/python bench/roundtrip.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.roundtrip $(BENCH_ARGS)
 else
 	$(BIN)/python -m bench.loadgen $(SCENARIO) $(BENCH_ARGS)
 endif

@@ -16,10 +16,6 @@ import signal
 import sys
 import time
 import tracemalloc
-from pathlib import Path
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.classes import policy
 from bench.scenarios import NEVER, Bench, Options

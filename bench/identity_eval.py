@@ -13,9 +13,9 @@ be). Same person: a template against every frame of that person, from the same p
 one photograph) or from another photograph. Different people: a template against every frame
 of everyone else, and every frame against every frame of everyone else.
 
-    .venv/bin/python bench/identity_eval.py           # everything (a minute or two)
-    .venv/bin/python bench/identity_eval.py --quick   # one draw per condition, for a smoke test
-    .venv/bin/python bench/identity_eval.py --no-fetch  # the two photos installed with the project
+    .venv/bin/python -m bench.identity_eval           # everything (a minute or two)
+    .venv/bin/python -m bench.identity_eval --quick   # one draw per condition, for a smoke test
+    .venv/bin/python -m bench.identity_eval --no-fetch  # the two photos installed with the project
 
 No demographically labelled set is available here: four people, all adults, three of them white
 and one Black, two women and two men. The rates below say how the thresholds behave on webcam
@@ -26,7 +26,6 @@ biometric data".
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -36,10 +35,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from bench.identity_faces import Photo, photos  # noqa: E402
-from identity import (  # noqa: E402
+from bench.identity_faces import Photo, photos
+from identity import (
     DEFAULT_THRESHOLDS,
     MODEL_VERSION,
     Description,
@@ -47,10 +45,10 @@ from identity import (  # noqa: E402
     compare,
     distance,
 )
-from identity.model import FaceDescriber  # noqa: E402
-from tests.vision import synth  # noqa: E402
-from vision import FaceDetector  # noqa: E402
-from vision.images import ImageLimits, read_image  # noqa: E402
+from identity.model import FaceDescriber
+from testkit import synth
+from vision import FaceDetector
+from vision.images import ImageLimits, read_image
 
 RGB = synth.RGB
 Damage = Callable[[RGB, np.random.Generator], RGB]

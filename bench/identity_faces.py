@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.vision import synth
+from testkit import synth
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 SDIST = "face_recognition==1.3.0"

@@ -1,8 +1,8 @@
 """What one identity comparison costs: the descriptor's CPU time, and the round trip through the
 worker pool as the server makes it.
 
-    .venv/bin/python bench/identity_speed.py            # 100 comparisons each way
-    .venv/bin/python bench/identity_speed.py --n 20     # a smoke test
+    .venv/bin/python -m bench.identity_speed            # 100 comparisons each way
+    .venv/bin/python -m bench.identity_speed --n 20     # a smoke test
 
 Printed: p50 and p99 of (1) the CPU time of one descriptor in a worker (5-point landmarks and
 ResNet on a 640x480 webcam frame, face at 45 % of its height), (2) the CPU time of `compare`,
@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from identity import MODEL_VERSION, IdentityPool, compare  # noqa: E402
-from identity.model import FaceDescriber  # noqa: E402
-from tests.identity import frames  # noqa: E402
-from vision import Challenge, FaceDetector, ImageLimits, judge_frame  # noqa: E402
+from identity import MODEL_VERSION, IdentityPool, compare
+from identity.model import FaceDescriber
+from tests.identity import frames
+from vision import Challenge, FaceDetector, ImageLimits, judge_frame
 
 
 def _pcts(values: list[float]) -> str:

@@ -23,13 +23,14 @@ import contextlib
 import os
 import resource
 import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a file: python bench/loadgen.py
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import scenarios, tuning
 from bench.servers import parse_variant
+
+
+def _help(text: str | None) -> str:
+    """A docstring as argparse help, which formats it with %."""
+    return (text or "").replace("%", "%%")
 
 
 def _pair(text: str) -> tuple[float, float]:
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="scenario", required=True)
 
-    cap = sub.add_parser("capacity", parents=[common], help=scenarios.capacity.__doc__)
+    cap = sub.add_parser("capacity", parents=[common], help=_help(scenarios.capacity.__doc__))
     cap.add_argument("--students", type=int, default=500)
     cap.add_argument("--step-seconds", type=float, default=20)
     cap.add_argument("--start-rate", type=float, default=20, help="prompts/s of the first step")
@@ -67,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     cap.add_argument("--limit-ms", type=float, default=250)
     cap.add_argument("--bare-seconds", type=float, default=10)
 
-    idle = sub.add_parser("idle", parents=[common], help=scenarios.idle.__doc__)
+    idle = sub.add_parser("idle", parents=[common], help=_help(scenarios.idle.__doc__))
     idle.add_argument("--students", type=int, default=10_000)
     idle.add_argument("--hold-seconds", type=float, default=60)
 
-    fan = sub.add_parser("fanout", parents=[common], help=scenarios.fanout.__doc__)
+    fan = sub.add_parser("fanout", parents=[common], help=_help(scenarios.fanout.__doc__))
     fan.add_argument("--students", type=int, default=1000)
     fan.add_argument("--measure-seconds", type=float, default=60)
     fan.add_argument("--interval", type=_pair, default=(30.0, 90.0), help="seconds: MIN,MAX")
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     fan.add_argument("--warmup-seconds", type=float, default=5)
 
     for name in ("steady", "cluster"):
-        run = sub.add_parser(name, parents=[common], help=scenarios.steady.__doc__)
+        run = sub.add_parser(name, parents=[common], help=_help(scenarios.steady.__doc__))
         run.add_argument("--students", type=int, default=10_000)
         run.add_argument("--class-size", type=int, default=500)
         run.add_argument("--servers", type=int, default=2 if name == "cluster" else 1)
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         run.add_argument("--message-queue-url", help="redis://... (cluster: a fresh redis-server)")
 
-    tune = sub.add_parser("tuning", parents=[common], help=tuning.compare.__doc__)
+    tune = sub.add_parser("tuning", parents=[common], help=_help(tuning.compare.__doc__))
     tune.add_argument("--students", type=int, default=300, help="saturating clients")
     tune.add_argument("--measure-seconds", type=float, default=15)
     tune.add_argument("--idle-students", type=int, default=2000)

@@ -6,41 +6,26 @@ with a 640x480 JPEG of a real face -> ack. It prints, per frame, capture -> ack 
 capture -> tutor `attendance` latencies, and in the same run the bare decode+detect time of the
 same frame in this process, for comparison.
 
-    .venv/bin/python bench/roundtrip.py --students 5 --rounds 20
+    .venv/bin/python -m bench.roundtrip --students 5 --rounds 20
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.vision.images import face_jpeg  # noqa: E402  (a real face, built from skimage)
-
-ADMIN = ("bench-admin@bench.example", "bench-admin-password")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from testkit.api import Api, User, make_classroom
+from testkit.frames import face_jpeg  # a real face, built from skimage's astronaut
+from testkit.processes import ServerProcess, admin_env
 
 
 def percentiles(values: list[float]) -> str:
@@ -57,56 +42,12 @@ def percentiles(values: list[float]) -> str:
 
 async def setup_class(
     base: str, n: int, policy: dict[str, Any] | None = None
-) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-
-        async def login(email: str, password: str) -> str:
-            r = await http.post("/api/auth/login", json={"email": email, "password": password})
-            r.raise_for_status()
-            return str(r.json()["access_token"])
-
-        admin = {"authorization": f"Bearer {await login(*ADMIN)}"}
-
-        async def user(role: str, i: int) -> dict[str, Any]:
-            email = f"{role}{i}@bench.example"
-            body = {"email": email, "name": f"{role} {i}", "role": role, "password": "bench-pass"}
-            r = await http.post("/api/users", json=body, headers=admin)
-            r.raise_for_status()
-            return {**r.json(), "token": await login(email, "bench-pass")}
-
-        tutor = await user("tutor", 0)
-        students = [await user("student", i) for i in range(n)]
-        policy = policy or {
-            "interval_min_s": 3600,
-            "interval_max_s": 3600,
-            "first_prompt_min_s": 3600,
-            "first_prompt_max_s": 3600,
-            "challenge_probability": 0,
-        }
-        r = await http.post(
-            "/api/courses",
-            headers=admin,
-            json={"title": "Bench", "tutor_id": tutor["id"], "policy": policy},
-        )
-        course = r.json()["id"]
-        await http.post(
-            f"/api/courses/{course}/enrollments",
-            headers=admin,
-            json={"student_ids": [s["id"] for s in students]},
-        )
-        now = datetime.now(UTC)
-        r = await http.post(
-            f"/api/courses/{course}/lessons",
-            headers=admin,
-            json={
-                "title": "Bench",
-                "scheduled_start": now.isoformat(),
-                "scheduled_end": (now + timedelta(hours=1)).isoformat(),
-            },
-        )
-        lesson = r.json()["id"]
-        (await http.post(f"/api/lessons/{lesson}/start", headers=admin)).raise_for_status()
-        return lesson, tutor, students
+) -> tuple[str, User, list[User]]:
+    """A started lesson of ``n`` students (prompts only on request unless ``policy`` says
+    otherwise): its id, the tutor and the students, each with a token."""
+    async with Api(base) as api:
+        room = await make_classroom(api, n_students=n, policy=policy)
+    return room.lesson_id, room.tutor, room.students
 
 
 async def run(base: str, n_students: int, rounds: int) -> dict[str, list[float]]:
@@ -208,43 +149,15 @@ def bare_judge_ms(repeat: int = 200) -> tuple[float, float]:
 @contextmanager
 def serving() -> Iterator[str]:
     """`trust-lesson serve` on a free port with a fresh SQLite database; yields its address."""
-    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "TL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
-            "TL_ADMIN_EMAIL": ADMIN[0],
-            "TL_ADMIN_PASSWORD": ADMIN[1],
-        }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        database = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        server = ServerProcess(
+            admin_env(database), Path(tmp) / "server.log", args=("--log-level", "warning")
         )
-        base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            yield base
+            yield server.start().url
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            server.stop()
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ class Options:
 
 def make_frames(spec: str) -> tuple[bytes, ...]:
     """Real face JPEGs (scikit-image's astronaut) at 640x480 or 320x240, four framings each."""
-    from tests.vision.images import encode, face_rgb
+    from testkit.frames import encode, face_rgb
 
     widths = {"640": (640,), "320": (320,), "mixed": (640, 320)}[spec]
     return tuple(

@@ -23,15 +23,10 @@ from pathlib import Path
 import httpx
 
 from server.settings import Settings
+from testkit.ports import free_port
+from testkit.processes import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)

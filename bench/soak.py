@@ -17,17 +17,13 @@ import resource
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.roundtrip import serving, setup_class  # noqa: E402
-from tests.vision.images import face_jpeg  # noqa: E402
+from bench.roundtrip import serving, setup_class
+from testkit.frames import face_jpeg
 
 WATCHED = {
     "rss_mb": "process_resident_memory_bytes",

@@ -1,6 +1,6 @@
 """How well `vision` judges frames: a labelled set built at run time, judged end to end.
 
-Every frame is made from photos that ship inside installed packages (see tests/vision/synth.py):
+Every frame is made from photos that ship inside installed packages (see testkit/synth.py):
 two real portraits (scikit-image's astronaut, matplotlib's Grace Hopper) in a 640x480 webcam
 frame, at many sizes and positions, damaged in the usual ways, composited with other people's
 faces, and with the head turned (rendered from the face mesh); and scenes without a person.
@@ -10,18 +10,16 @@ JPEG quality itself) and goes through `judge_frame`, the server's own path.
 It prints the confusion matrix per outcome, the rate of each set, the targets of issue 5, the
 recall of a second face by its size, and the head-pose error against the rendered angle.
 
-    .venv/bin/python bench/vision_eval.py               # everything (about a minute)
-    .venv/bin/python bench/vision_eval.py --compare     # also: what the side scan and the
+    .venv/bin/python -m bench.vision_eval               # everything (about a minute)
+    .venv/bin/python -m bench.vision_eval --compare     # also: what the side scan and the
                                                         # contrast normalisation each buy
-    .venv/bin/python bench/vision_eval.py --quick       # a tenth of it, for a smoke test
-    .venv/bin/python bench/vision_eval.py --sheets /tmp/eval   # contact sheets of the misses
+    .venv/bin/python -m bench.vision_eval --quick       # a tenth of it, for a smoke test
+    .venv/bin/python -m bench.vision_eval --sheets /tmp/eval   # contact sheets of the misses
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -31,12 +29,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.vision import synth  # noqa: E402
-from tests.vision.synth import ASTRONAUT, HOPPER, Portrait  # noqa: E402
-from vision import Challenge, FaceDetector, ImageLimits, Outcome, Verdict, judge_frame  # noqa: E402
+from testkit import synth
+from testkit.synth import ASTRONAUT, HOPPER, Portrait
+from vision import Challenge, FaceDetector, ImageLimits, Outcome, Verdict, judge_frame
 
 RGB = synth.RGB
 ANY = "any"  # the angle sits on a threshold: either answer is right, the frame is not scored
@@ -334,7 +329,7 @@ def photo_attacks(step: int) -> Iterator[Item]:
         for i, angle in enumerate((-50, -35, 35, 50)):
             if i % step:
                 continue
-            tilted = _tilted_photo(frame, angle)
+            tilted = synth.tilted_photo(frame, angle)
             # Tilting the photo's right edge away mimics a turn to the person's own right.
             asked = Challenge.TURN_RIGHT if angle > 0 else Challenge.TURN_LEFT
             yield Item(
@@ -344,24 +339,6 @@ def photo_attacks(step: int) -> Iterator[Item]:
                 _want(Outcome.CHALLENGE_FAILED, Outcome.NO_FACE),
                 challenge=asked,
             )
-
-
-def _tilted_photo(rgb: RGB, degrees: float) -> RGB:
-    """The frame as a flat print rotated about its vertical axis, seen by a camera 60 cm away."""
-    h, w = rgb.shape[:2]
-    f = w  # about 53 degrees of horizontal field of view
-    depth = 2.0 * w  # the print's centre, in pixels of the frame
-    t = math.radians(degrees)
-    corners = np.array([(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)])
-    projected = []
-    for x, y in corners:
-        x3, z3 = x * math.cos(t), depth + x * math.sin(t)
-        projected.append((f * x3 / z3 * 0.8 + w / 2, f * y / z3 * 0.8 + h / 2))
-    src = np.array([(0, 0), (w, 0), (w, h), (0, h)], np.float32)
-    matrix = cv2.getPerspectiveTransform(src, np.array(projected, np.float32))
-    return cv2.warpPerspective(
-        rgb, matrix, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=(120, 118, 112)
-    )
 
 
 def real_turn() -> Iterator[Item]:

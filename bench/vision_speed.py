@@ -15,8 +15,8 @@ round by round so that a busy machine slows them alike:
 Then p50/p99 latency through `VisionPool` with 1 and 2 worker threads, with as many callers as
 threads sending frames back to back.
 
-    .venv/bin/python bench/vision_speed.py              # about 30 s
-    .venv/bin/python bench/vision_speed.py --rounds 5   # shorter
+    .venv/bin/python -m bench.vision_speed              # about 30 s
+    .venv/bin/python -m bench.vision_speed --rounds 5   # shorter
 """
 
 from __future__ import annotations
@@ -24,23 +24,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from io import BytesIO
-from pathlib import Path
 
 import cv2
 import mediapipe as mp
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.vision import synth  # noqa: E402
-from tests.vision.images import blank_jpeg, face_jpeg  # noqa: E402
-from vision import Challenge, FaceDetector, ImageLimits, Verdict, VisionPool, judge_frame  # noqa: E402
+from testkit import synth
+from testkit.frames import blank_jpeg, face_jpeg
+from vision import Challenge, FaceDetector, ImageLimits, Verdict, VisionPool, judge_frame
 
 LIMITS = ImageLimits()
 

@@ -1,12 +1,4 @@
-"""Shared test settings."""
+"""The shared fixtures (a real server, API clients, Socket.IO participants, PostgreSQL and
+Redis) come from testkit/; see testkit/fixtures.py."""
 
-from __future__ import annotations
-
-import os
-
-# Slow machines: TL_TEST_TIMEOUT_SCALE=3 makes every wait in the tests three times longer.
-TIMEOUT_SCALE = float(os.environ.get("TL_TEST_TIMEOUT_SCALE", "1"))
-
-
-def timeout(seconds: float) -> float:
-    return seconds * TIMEOUT_SCALE
+pytest_plugins = ["testkit.fixtures"]

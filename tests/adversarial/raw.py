@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import timeout
+from testkit.timing import timeout
 
 
 @dataclass

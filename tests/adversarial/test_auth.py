@@ -16,16 +16,12 @@ from typing import Any
 
 import jwt
 
-from tests.adversarial.helpers import class_lesson, join
+from testkit.api import PASSWORD, Api, make_classroom
+from testkit.lessons import class_lesson, join
+from testkit.participants import Participant
+from testkit.server import SECRET_KEY
+from testkit.tokens import forged_tokens
 from tests.adversarial.raw import RawSocket
-from tests.integration.client import (
-    PASSWORD,
-    Api,
-    Participant,
-    forged_tokens,
-    make_classroom,
-)
-from tests.integration.server import SECRET_KEY
 
 SECRET = SECRET_KEY  # the test server's: lets a test sign tokens as the server would
 
@@ -46,7 +42,7 @@ def signed_hs512(claims: dict[str, Any]) -> str:
 
 
 def more_forgeries(user_id: str, valid: str) -> dict[str, str]:
-    """Beyond tests.integration.client.forged_tokens: other algorithms, missing or odd claims."""
+    """Beyond testkit.tokens.forged_tokens: other algorithms, missing or odd claims."""
     exp = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
     header, payload, signature = valid.split(".")
     flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]

@@ -8,16 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.adversarial.helpers import (
-    class_lesson,
-    offline_soon,
-    roster_row,
-    state_of,
-    still_verified,
-)
+from testkit.api import Api
+from testkit.lessons import class_lesson, offline_soon, roster_row, state_of, still_verified
+from testkit.participants import Participant
+from testkit.timing import timeout
 from tests.adversarial.raw import RawSocket
-from tests.conftest import timeout
-from tests.integration.client import Api, Participant
 
 
 async def test_an_event_named_disconnect_does_not_sign_the_student_out(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,12 +24,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit.api import Api, Classroom, make_classroom
+from testkit.frames import face_jpeg, png_bomb, truncated_jpeg
+from testkit.participants import Participant
+from testkit.ports import free_port
+from testkit.processes import ROOT, ServerProcess, admin_env
+from testkit.timing import timeout
 from tests.adversarial.raw import RawSocket, WireSocket
-from tests.cluster.services import ROOT, free_port
-from tests.conftest import timeout
-from tests.integration.client import Api, Classroom, Participant, make_classroom
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.vision.images import face_jpeg, png_bomb, truncated_jpeg
 
 STUDENTS = 20
 LOAD_S = 15.0
@@ -93,44 +93,17 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     """`trust-lesson serve` in its own process; its base URL and log file."""
     folder = tmp_path_factory.mktemp("event-loop")
     env = {
-        "TL_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'loop.db'}",
-        "TL_ADMIN_EMAIL": ADMIN_EMAIL,
-        "TL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        **admin_env(f"sqlite+aiosqlite:///{folder / 'loop.db'}"),
         "TL_LOGIN_MAX_FAILURES": "1000",
         "TL_LOGIN_MAX_FAILURES_PER_ADDRESS": "100000",
     }
-    port, log = free_port(), folder / "server.log"
-    url = f"http://127.0.0.1:{port}"
-    argv = ["serve", "--port", str(port), "--log-level", "warning"]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", SERVE, *argv],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    server = ServerProcess(
+        env, folder / "server.log", command=("-c", SERVE, "serve"), args=("--log-level", "warning")
+    )
     try:
-        deadline = time.monotonic() + timeout(90)
-        while not _healthy(url):
-            assert proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
-        yield url, log
+        yield server.start().url, server.log
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=timeout(30))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        server.stop()
 
 
 def lag_figures(metrics: str) -> dict[str, float]:
@@ -241,8 +214,7 @@ async def test_no_handler_holds_the_loop_for_100_ms_under_a_class_and_its_attack
 ) -> None:
     url, log_file = shipped
     start_up = log_file.stat().st_size  # start-up is no handler: only what follows counts
-    api = Api(url)
-    try:
+    async with Api(url) as api:
         room = await make_classroom(api, n_students=STUDENTS)
         tutor = Participant(url, "/tutor")
         participants.append(tutor)
@@ -273,8 +245,6 @@ async def test_no_handler_holds_the_loop_for_100_ms_under_a_class_and_its_attack
         socket_rounds, http_rounds = await asyncio.gather(*attackers)
         await asyncio.gather(*answering)
         after = lag_figures((await api.http.get("/metrics")).text)
-    finally:
-        await api.close()
 
     samples = after["+Inf"] - before["+Inf"]
     # The smallest bucket that holds the bound (100 ms, or more on a slow machine).

@@ -19,9 +19,9 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
+from testkit.api import PASSWORD, Api, make_classroom
+from testkit.timing import timeout
 from tests.adversarial.helpers import INJECTIONS, all_users
-from tests.conftest import timeout
-from tests.integration.client import PASSWORD, Api, make_classroom
 
 PROBLEM = "application/problem+json"
 MAX_BODY = 1_000_000  # server/request_context.py MAX_BODY_BYTES, as docs/api.md documents it

@@ -13,17 +13,8 @@ from collections.abc import Callable
 import numpy as np
 
 from server.settings import Settings
-from tests.adversarial.helpers import (
-    class_lesson,
-    join,
-    prompted,
-    state_of,
-    still_verified,
-)
-from tests.adversarial.raw import WireSocket
-from tests.conftest import timeout
-from tests.integration.client import Api, Participant
-from tests.vision.images import (
+from testkit.api import Api
+from testkit.frames import (
     blank_jpeg,
     encode,
     face_jpeg,
@@ -32,6 +23,10 @@ from tests.vision.images import (
     tiny_png,
     truncated_jpeg,
 )
+from testkit.lessons import class_lesson, join, prompted, state_of, still_verified
+from testkit.participants import Participant
+from testkit.timing import timeout
+from tests.adversarial.raw import WireSocket
 
 LIMITS = Settings()  # the test server reads the same environment
 

@@ -1,8 +1,7 @@
 """Another site's page calling the API or opening a socket, as a browser would send it: with
 its Origin, a preflight first for anything but a simple request, and over long-polling (where
 the pages start) as well as WebSocket. Only the server's own origin, and the origins in
-TL_CORS_ORIGINS, get an Access-Control-Allow-Origin; every other is refused. (Sockets over
-WebSocket: tests/hardening/test_limits_and_origins.py.)"""
+TL_CORS_ORIGINS, get an Access-Control-Allow-Origin; every other is refused."""
 
 from __future__ import annotations
 
@@ -10,9 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import socketio
 
-from tests.conftest import timeout
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD, running_server
+from testkit.api import Api, make_classroom
+from testkit.server import ADMIN_EMAIL, ADMIN_PASSWORD, running_server
+from testkit.timing import timeout
 
 PARTNER = "https://partner.example"
 FOREIGN = ["https://evil.example", "http://127.0.0.1.evil.example", "null"]
@@ -89,3 +90,48 @@ def test_a_configured_origin_is_let_in_and_no_other(partner_url: str, origin: st
         assert foreign.status_code == 400 and allowed(foreign) is None, foreign.text
         own = open_polling(http, partner_url)
         assert own.status_code == 200 and allowed(own) == partner_url
+
+
+def test_the_api_answers_cors_only_for_configured_origins(partner_url: str) -> None:
+    with httpx.Client(base_url=partner_url, timeout=timeout(30)) as http:
+        preflight = {"access-control-request-method": "GET"}
+        ok = http.options("/api/me", headers={"origin": "https://partner.example", **preflight})
+        assert ok.headers.get("access-control-allow-origin") == "https://partner.example"
+        evil = http.get("/api/health", headers={"origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in evil.headers
+
+
+async def _socket_from(url: str, origin: str, token: str, lesson_id: str) -> bool:
+    client = socketio.AsyncClient()
+    try:
+        await client.connect(
+            url,
+            namespaces=["/student"],
+            headers={"Origin": origin},
+            auth={"token": token, "lesson_id": lesson_id},
+            transports=["websocket"],
+            wait_timeout=timeout(10),
+        )
+        return True
+    except socketio.exceptions.ConnectionError:
+        return False
+    finally:
+        await client.disconnect()
+        if client.eio.http is not None and not client.eio.http.closed:
+            await client.eio.http.close()
+
+
+async def test_sockets_open_only_from_the_own_or_configured_origins(partner_url: str) -> None:
+    async with Api(partner_url) as api:
+        room = await make_classroom(api, n_students=1)
+        token = room.students[0]["token"]
+        assert await _socket_from(partner_url, partner_url, token, room.lesson_id)
+        assert await _socket_from(partner_url, "https://partner.example", token, room.lesson_id)
+        assert not await _socket_from(partner_url, "https://evil.example", token, room.lesson_id)
+
+
+async def test_by_default_only_the_own_origin_may_open_a_socket(api: Api, server_url: str) -> None:
+    room = await make_classroom(api, n_students=1)
+    token = room.students[0]["token"]
+    assert await _socket_from(server_url, server_url, token, room.lesson_id)
+    assert not await _socket_from(server_url, "https://evil.example", token, room.lesson_id)

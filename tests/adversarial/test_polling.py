@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from server.settings import Settings
-from tests.adversarial.helpers import (
-    class_lesson,
-    offline_soon,
-    serving,
-    state_of,
-    still_verified,
-)
-from tests.conftest import timeout
-from tests.integration.client import Api, Participant
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from testkit.api import Api
+from testkit.lessons import class_lesson, offline_soon, state_of, still_verified
+from testkit.participants import Participant
+from testkit.server import serve, settings_for
+from testkit.timing import timeout
 
 LIMITS = Settings()
 
@@ -31,20 +26,14 @@ LIMITS = Settings()
 @pytest.fixture(scope="module")
 def polling_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("polling")
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{folder / 'test.db'}",
-        admin_email=ADMIN_EMAIL,
-        admin_password=ADMIN_PASSWORD,
-    )
-    with serving(settings, graceful_shutdown_s=2) as url:
+    settings = settings_for(f"sqlite+aiosqlite:///{folder / 'test.db'}")
+    with serve(settings, graceful_shutdown_s=2) as url:
         yield url
 
 
 @pytest.fixture
-async def polling_api(polling_url: str) -> AsyncIterator[Api]:
-    client = Api(polling_url)
-    yield client
-    await client.close()
+def polling_api(polling_url: str, api_to: Callable[[str], Api]) -> Api:
+    return api_to(polling_url)
 
 
 class PollingSession:

@@ -1,42 +1,33 @@
 """Hostile text against the production database, PostgreSQL: what SQLite stores without a word
 (a NUL character) PostgreSQL refuses, and injection strings must stay literal there too.
 
-Uses the PostgreSQL of the scale-out tests (tests/cluster/services.py): skipped without it,
+Uses the PostgreSQL of this machine (testkit/services.py): skipped without it,
 required under CI."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from server.settings import Settings
-from tests.adversarial.helpers import INJECTIONS, all_users, serving
-from tests.cluster.services import fresh_postgres, migrate
-from tests.integration.client import PASSWORD, Api
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRET_KEY
+from testkit.api import PASSWORD, Api
+from testkit.server import serve, settings_for
+from testkit.services import fresh_postgres, migrate
+from tests.adversarial.helpers import INJECTIONS, all_users
 
 
 @pytest.fixture(scope="module")
 def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fresh_postgres() as database_url:
         migrate(database_url)
-        settings = Settings(
-            database_url=database_url,
-            admin_email=ADMIN_EMAIL,
-            admin_password=ADMIN_PASSWORD,
-            secret_key=SECRET_KEY,
-        )
-        with serving(settings) as url:
+        with serve(settings_for(database_url)) as url:
             yield url
 
 
 @pytest.fixture
-async def pg_api(pg_server_url: str) -> AsyncIterator[Api]:
-    client = Api(pg_server_url)
-    yield client
-    await client.close()
+def pg_api(pg_server_url: str, api_to: Callable[[str], Api]) -> Api:
+    return api_to(pg_server_url)
 
 
 async def test_injection_strings_stay_literal_on_postgresql(pg_api: Api) -> None:

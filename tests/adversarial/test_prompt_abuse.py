@@ -8,19 +8,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.adversarial.helpers import (
-    FRAME_OUTCOMES,
-    PROTOCOL_OUTCOMES,
-    assert_clear_refusal,
-    class_lesson,
-    join,
-    prompted,
-    state_of,
-    still_verified,
-)
-from tests.conftest import timeout
-from tests.integration.client import Api, Classroom, Participant
-from tests.vision.images import blank_jpeg, face_jpeg
+from testkit.api import Api, Classroom
+from testkit.frames import blank_jpeg, face_jpeg
+from testkit.lessons import class_lesson, join, prompted, state_of, still_verified
+from testkit.participants import Participant
+from testkit.timing import timeout
+from tests.adversarial.helpers import FRAME_OUTCOMES, PROTOCOL_OUTCOMES, assert_clear_refusal
 
 
 async def checks_of(room: Classroom, prompt_id: str) -> list[dict[str, Any]]:

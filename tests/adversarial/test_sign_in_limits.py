@@ -5,7 +5,8 @@ rest are a clear 429 with Retry-After; other accounts and addresses keep signing
 sign-ins arriving together from one address are never refused.
 
 Client addresses are given as a proxy on the same host gives them (X-Forwarded-For, which
-uvicorn takes from 127.0.0.1 by default). Limits one by one: tests/hardening.
+uvicorn takes from 127.0.0.1 by default). First the limits one by one, each on a server of its
+own (fresh counts), then guesses sent at once.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import asyncio
 import itertools
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import timeout
-from tests.integration.client import PASSWORD, Api
-from tests.integration.server import running_server
+from testkit.api import PASSWORD, Api, make_classroom
+from testkit.server import ADMIN_EMAIL, ADMIN_PASSWORD, running_server
+from testkit.timing import timeout
 
 PER_ACCOUNT = 3
 PER_ADDRESS = 10
@@ -40,10 +42,54 @@ def limited_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def limited_api(limited_url: str) -> AsyncIterator[Api]:
-    client = Api(limited_url)
-    yield client
-    await client.close()
+def limited_api(limited_url: str, api_to: Callable[[str], Api]) -> Api:
+    return api_to(limited_url)
+
+
+@pytest.fixture
+def strict_server(tmp_path: Path) -> Iterator[str]:
+    with running_server(
+        tmp_path, login_max_failures=3, login_max_failures_per_address=8, login_window_s=60
+    ) as url:
+        yield url
+
+
+def login(http: httpx.Client, email: str, password: str) -> httpx.Response:
+    return http.post("/api/auth/login", json={"email": email, "password": password})
+
+
+def test_failed_sign_ins_are_limited_per_account_then_per_address(strict_server: str) -> None:
+    with httpx.Client(base_url=strict_server, timeout=timeout(30)) as http:
+        for _ in range(3):
+            assert login(http, ADMIN_EMAIL, "wrong password").status_code == 401
+        limited = login(http, ADMIN_EMAIL, "wrong password")
+        assert limited.status_code == 429
+        assert limited.headers["content-type"] == "application/problem+json"
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        assert "try again in" in limited.json()["detail"]
+        # Even the right password waits: the account is locked for the window, not the guess.
+        assert login(http, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 429
+        # An unknown email is limited the same way: a 429 tells nothing about who exists.
+        for _ in range(3):
+            assert login(http, "nobody@x.example", "guess").status_code == 401
+        assert login(http, "nobody@x.example", "guess").status_code == 429
+        # Spread over many accounts, the address runs out too (8 failures counted so far: 6).
+        assert login(http, "a@x.example", "guess").status_code == 401
+        assert login(http, "b@x.example", "guess").status_code == 401
+        assert login(http, "c@x.example", "guess").status_code == 429
+
+
+async def test_a_successful_sign_in_clears_the_accounts_failures(strict_server: str) -> None:
+    async with Api(strict_server) as api:
+        room = await make_classroom(api, n_students=1, start=False)
+        email = room.students[0]["email"]
+        for _ in range(2):
+            r = await api.http.post("/api/auth/login", json={"email": email, "password": "nope"})
+            assert r.status_code == 401
+        await api.login(email, PASSWORD)
+        for _ in range(2):
+            r = await api.http.post("/api/auth/login", json={"email": email, "password": "nope"})
+            assert r.status_code == 401  # counting starts again
 
 
 async def sign_in(api: Api, email: str, password: str, address: str) -> httpx.Response:

@@ -14,20 +14,13 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.adversarial.helpers import (
-    PROTOCOL_OUTCOMES,
-    assert_clear_refusal,
-    class_lesson,
-    join,
-    prompted,
-    roster_row,
-    state_of,
-    still_verified,
-)
+from testkit.api import Api
+from testkit.frames import blank_jpeg, face_jpeg
+from testkit.lessons import class_lesson, join, prompted, roster_row, state_of, still_verified
+from testkit.participants import Participant
+from testkit.timing import timeout
+from tests.adversarial.helpers import PROTOCOL_OUTCOMES, assert_clear_refusal
 from tests.adversarial.raw import RawSocket
-from tests.conftest import timeout
-from tests.integration.client import Api, Participant
-from tests.vision.images import blank_jpeg, face_jpeg
 
 # More refusals than this on one connection are answered `rate_limited` (the per-connection
 # bucket); the batches below stay under it so that each answer is the specific one.

@@ -11,11 +11,11 @@ import shutil
 
 import pytest
 
-from tests.bench.runner import ROOT, bench_module
+from testkit.processes import ROOT, module_output
 
 
 def loadgen(*args: str) -> str:
-    return bench_module("bench.loadgen", *args, "--client-procs", "1")
+    return module_output("bench.loadgen", *args, "--client-procs", "1")
 
 
 def table_rows(output: str) -> list[str]:
@@ -102,7 +102,7 @@ def test_cluster_two_processes_postgres_and_redis() -> None:
 
 
 def test_the_connection_memory_breakdown_runs_and_names_the_parts() -> None:
-    out = bench_module(
+    out = module_output(
         "bench.connection_memory", "--students", "20", "--hold-seconds", "1", "--rows", "5"
     )
     assert "20 students connected" in out, out

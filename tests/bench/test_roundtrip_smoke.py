@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tests.bench.runner import bench_module
+from testkit.processes import module_output
 
 
 def test_roundtrip_bench_runs_and_reports_its_figures() -> None:
-    out = bench_module("bench.roundtrip", "--students", "2", "--rounds", "2")
+    out = module_output("bench.roundtrip", "--students", "2", "--rounds", "2")
     assert "outcomes: {'present': 4}" in out
     assert "capture -> ack (ms)" in out
     assert "(n=4)" in out

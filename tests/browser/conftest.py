@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.api import Api
+from testkit.blocking import BlockingApi
 from tests.browser.browsers import Camera, launch, unavailable
 from tests.browser.video import face_video, no_face_video
-from tests.integration.server import running_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -68,12 +67,6 @@ def browser_with(
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(tmp_path_factory.mktemp("server")) as url:
-        yield url
-
-
 @pytest.fixture(scope="module")
 def base_url(playwright: Playwright, server_url: str) -> str:
     """The server, for tests that also need the browser (skipped before starting it)."""
@@ -81,8 +74,9 @@ def base_url(playwright: Playwright, server_url: str) -> str:
 
 
 @pytest.fixture
-def api(server_url: str) -> Iterator[Api]:
-    client = Api(server_url)
+def api(server_url: str) -> Iterator[BlockingApi]:
+    """The API client for these synchronous tests (the shared server of testkit.fixtures)."""
+    client = BlockingApi(server_url)
     yield client
     client.close()
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, expect
 
-from tests.browser.api import Classroom, User
-from tests.conftest import timeout
+from testkit.api import Classroom, User
+from testkit.timing import timeout
+from tests.browser.browsers import Camera
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator
@@ -68,8 +70,8 @@ def open_tab(browser: Browser, base_url: str, viewport: dict[str, int]) -> Tab:
 def sign_in(page: Page, user: User) -> None:
     """Through the login page, as a person would; lands on the lesson list."""
     page.goto("/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(user.password)
+    page.get_by_label("Email").fill(user["email"])
+    page.get_by_label("Password").fill(user["password"])
     page.get_by_label("Password").press("Enter")  # the keyboard way
     expect(page.get_by_role("heading", name="Your lessons")).to_be_visible()
 
@@ -115,4 +117,23 @@ def join_lesson(
 
 
 def roster_row(page: Page, student: User) -> Locator:
-    return page.locator(f'#roster-body tr[data-student-id="{student.id}"]')
+    student_id = student["id"]
+    return page.locator(f'#roster-body tr[data-student-id="{student_id}"]')
+
+
+def tutor_and_student(
+    browser_with: Callable[[Camera], Browser],
+    base_url: str,
+    room: Classroom,
+    student: User,
+    tabs: list[Tab],
+    camera: Camera = "face",
+    notice: str | None = None,
+) -> tuple[Tab, Tab]:
+    """The tutor's dashboard, then the student's page joined with ``camera`` (see
+    `join_lesson`); both kept in ``tabs``, to be closed after the test."""
+    tutor = open_dashboard(browser_with("face"), base_url, room)
+    tabs.append(tutor)
+    joined = join_lesson(browser_with(camera), base_url, room, student, notice=notice)
+    tabs.append(joined)
+    return tutor, joined

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.browser.api import Api
+from testkit.blocking import BlockingApi
+from testkit.server import running_server
 from tests.browser.browsers import launch, unavailable
 from tests.browser.driver import join_lesson, ms, open_dashboard, roster_row
 from tests.browser.video import face_video, no_face_video
-from tests.integration.server import running_server
 
 ROUNDS = 3
 
@@ -37,7 +37,7 @@ def main(out: Path) -> None:
             "wall": no_face_video(Path(tmp) / "wall.y4m"),
         }
         face, wall, blocked = (launch(pw, c, videos) for c in ("face", "wall", "blocked"))
-        api = Api(base_url)
+        api = BlockingApi(base_url)
         room = api.classroom(
             ["Ada Lovelace", "Ben Okafor", "Cleo Park", "Dev Patel", "Eva Novak"],
             course_title="Defensive Driving — theory",

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.api import Api
+from testkit.blocking import BlockingApi as Api
+from testkit.services import cluster_env, migrate
 from tests.browser.browsers import Camera
 from tests.browser.driver import ms, open_dashboard, roster_row
-from tests.cluster.services import cluster_env, migrate
 from tests.faults.services import PrivatePostgres, PrivateRedis, Server, servers
 
 if TYPE_CHECKING:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, expect
 
-from tests.browser.api import Api
+from testkit import synth
+from testkit.blocking import BlockingApi as Api
 from tests.browser.browsers import launch
 from tests.browser.driver import PHONE, Tab, ms, open_dashboard, open_tab, sign_in
 from tests.browser.video import FPS, HEIGHT, WIDTH, _yuv420
-from tests.vision import synth
 
 
 def _enrolment_video(path: Path) -> Path:
@@ -79,5 +79,5 @@ def test_a_student_enrols_with_consent_and_the_tutor_approves_seeing_the_picture
     tutor.page.screenshot(path=tmp_path / "tutor-review.png", full_page=True)
     review.get_by_role("button", name="Approve").click()
     expect(tutor.page.locator("#face-review-message")).to_contain_text("approved")
-    state = api.call("GET", f"/api/users/{eileen.id}/face", api.admin)
+    state = api.call("GET", f"/api/users/{eileen['id']}/face", api.admin)
     assert state["state"] == "approved"

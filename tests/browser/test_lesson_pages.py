@@ -9,7 +9,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from tests.browser.api import Api
+from testkit.blocking import BlockingApi
+from testkit.ports import free_port
+from testkit.server import serve, settings_for
 from tests.browser.browsers import Camera
 from tests.browser.driver import (
     PHONE,
@@ -19,8 +21,8 @@ from tests.browser.driver import (
     open_dashboard,
     open_tab,
     roster_row,
+    tutor_and_student,
 )
-from tests.browser.restart import free_port, serve_at
 from vision import rules
 
 NO_FACE_HINTS = {
@@ -32,7 +34,7 @@ NO_FACE_HINTS = {
 
 
 def test_login_errors_are_shown_in_place(
-    api: Api,
+    api: BlockingApi,
     base_url: str,
     browser_with: Callable[[Camera], Browser],
     tabs: list[Tab],
@@ -49,7 +51,7 @@ def test_login_errors_are_shown_in_place(
     expect(error).to_have_text("Enter your email and your password.")
     expect(page.get_by_label("Email")).to_be_focused()
 
-    page.get_by_label("Email").fill(student.email)
+    page.get_by_label("Email").fill(student["email"])
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(error).to_have_text("Wrong email or password.")
@@ -57,7 +59,7 @@ def test_login_errors_are_shown_in_place(
     assert page.url == f"{base_url}/"  # the password never lands in the address
     page.screenshot(path=tmp_path / "login-error.png", full_page=True)
 
-    page.get_by_label("Password").fill(student.password)
+    page.get_by_label("Password").fill(student["password"])
     page.get_by_label("Password").press("Enter")
     expect(page.get_by_role("heading", name="Your lessons")).to_be_visible()
     expect(page.locator("#who")).to_have_text("Gus Grant (student)")
@@ -67,7 +69,7 @@ def test_login_errors_are_shown_in_place(
 
 
 def test_a_checked_student_turns_verified_on_the_live_dashboard(
-    api: Api,
+    api: BlockingApi,
     base_url: str,
     browser_with: Callable[[Camera], Browser],
     tabs: list[Tab],
@@ -110,7 +112,7 @@ def test_a_checked_student_turns_verified_on_the_live_dashboard(
 
 
 def test_a_camera_without_a_face_is_flagged_and_the_student_sees_the_hint(
-    api: Api,
+    api: BlockingApi,
     base_url: str,
     browser_with: Callable[[Camera], Browser],
     tabs: list[Tab],
@@ -118,12 +120,9 @@ def test_a_camera_without_a_face_is_flagged_and_the_student_sees_the_hint(
 ) -> None:
     room = api.classroom(["Cleo Park"], policy={"evidence": "failures", "retention_days": 7})
     (cleo,) = room.students
-    tutor = open_dashboard(browser_with("face"), base_url, room)
-    tabs.append(tutor)
-    student = join_lesson(
-        browser_with("wall"), base_url, room, cleo, notice="is also kept for 7 days"
+    tutor, student = tutor_and_student(
+        browser_with, base_url, room, cleo, tabs, "wall", notice="is also kept for 7 days"
     )
-    tabs.append(student)
     expect(roster_row(tutor.page, cleo)).to_have_attribute("data-state", "waiting")
 
     tutor.page.get_by_role("button", name="Check everyone now").click()
@@ -147,7 +146,7 @@ def test_a_camera_without_a_face_is_flagged_and_the_student_sees_the_hint(
 
 
 def test_a_hostile_name_is_shown_as_text(
-    api: Api,
+    api: BlockingApi,
     base_url: str,
     browser_with: Callable[[Camera], Browser],
     tabs: list[Tab],
@@ -160,10 +159,7 @@ def test_a_hostile_name_is_shown_as_text(
         lesson_title="<b onmouseover=alert(3)>Lesson</b>",
     )
     (mallory,) = room.students
-    tutor = open_dashboard(browser_with("face"), base_url, room)
-    tabs.append(tutor)
-    student = join_lesson(browser_with("face"), base_url, room, mallory)
-    tabs.append(student)
+    tutor, student = tutor_and_student(browser_with, base_url, room, mallory, tabs)
 
     dashboard = tutor.page
     row = roster_row(dashboard, mallory)
@@ -183,7 +179,7 @@ def test_a_hostile_name_is_shown_as_text(
 
 
 def test_ending_the_lesson_from_the_dashboard_reaches_the_student(
-    api: Api,
+    api: BlockingApi,
     base_url: str,
     browser_with: Callable[[Camera], Browser],
     tabs: list[Tab],
@@ -191,10 +187,7 @@ def test_ending_the_lesson_from_the_dashboard_reaches_the_student(
 ) -> None:
     room = api.classroom(["Dev Patel"])
     (dev,) = room.students
-    tutor = open_dashboard(browser_with("face"), base_url, room)
-    tabs.append(tutor)
-    student = join_lesson(browser_with("face"), base_url, room, dev)
-    tabs.append(student)
+    tutor, student = tutor_and_student(browser_with, base_url, room, dev, tabs)
     dashboard = tutor.page
     expect(roster_row(dashboard, dev)).to_have_attribute("data-state", "waiting")
 
@@ -215,7 +208,7 @@ def test_ending_the_lesson_from_the_dashboard_reaches_the_student(
     expect(page.locator("#connection")).to_have_text("Lesson ended")
     expect(dashboard.locator("#connection")).to_have_text("Lesson ended")
     expect(dashboard.locator("#page-message")).to_contain_text("The lesson has ended")
-    lesson = api.call("GET", f"/api/lessons/{room.lesson_id}", room.tutor.token)
+    lesson = api.call("GET", f"/api/lessons/{room.lesson_id}", room.tutor["token"])
     assert lesson["status"] == "ended"
     # The report needs the bearer token: the page fetches it and saves it from a Blob URL.
     with dashboard.expect_download() as download:
@@ -231,7 +224,7 @@ def test_ending_the_lesson_from_the_dashboard_reaches_the_student(
 
 
 def test_a_blocked_camera_is_reported_with_what_to_do(
-    api: Api,
+    api: BlockingApi,
     base_url: str,
     browser_with: Callable[[Camera], Browser],
     tabs: list[Tab],
@@ -239,10 +232,7 @@ def test_a_blocked_camera_is_reported_with_what_to_do(
 ) -> None:
     room = api.classroom(["Eva Novak"])
     (eva,) = room.students
-    tutor = open_dashboard(browser_with("face"), base_url, room)
-    tabs.append(tutor)
-    student = join_lesson(browser_with("blocked"), base_url, room, eva)
-    tabs.append(student)
+    tutor, student = tutor_and_student(browser_with, base_url, room, eva, tabs, "blocked")
 
     expect(student.page.locator("#camera-message")).to_contain_text("Camera access is blocked")
     expect(student.page.get_by_role("button", name="Try again")).to_be_visible()
@@ -257,18 +247,19 @@ def test_both_pages_reconnect_on_their_own_after_the_server_restarts(
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    with serve_at(tmp_path, port) as url:
-        api = Api(url)
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}")
+    with serve(settings, port=port) as url:
+        api = BlockingApi(url)
         room = api.classroom(["Fay Lindqvist"], policy={"challenge_probability": 1})
         api.close()
         (fay,) = room.students
-        tutor = open_dashboard(browser_with("face"), url, room)
-        tabs.append(tutor)
-        student = join_lesson(browser_with("face"), url, room, fay)
-        tabs.append(student)
+        tutor, student = tutor_and_student(browser_with, url, room, fay, tabs)
         expect(roster_row(tutor.page, fay)).to_have_attribute("data-state", "waiting")
 
-    # The server is gone: both pages say so, and keep trying.
+    # The server is gone: both pages say so, and keep trying. Chromium logs each try the
+    # stopped server refuses (the Engine.IO polling request): provoked, not a page error.
+    for tab in (tutor, student):
+        tab.expect_error("net::ERR_CONNECTION_REFUSED")
     for page in (tutor.page, student.page):
         expect(page.locator("#connection")).to_have_attribute("data-kind", "reconnecting")
         expect(page.locator("#connection")).to_contain_text("reconnecting", ignore_case=True)
@@ -276,7 +267,7 @@ def test_both_pages_reconnect_on_their_own_after_the_server_restarts(
     expect(tutor.page.locator("#page-message")).to_contain_text("may be out of date")
     tutor.page.screenshot(path=tmp_path / "tutor-reconnecting.png", full_page=True)
 
-    with serve_at(tmp_path, port):
+    with serve(settings, port=port):
         for page in (tutor.page, student.page):
             expect(page.locator("#connection")).to_have_attribute(
                 "data-kind", "connected", timeout=ms(40)

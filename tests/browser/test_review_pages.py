@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from tests.browser.api import Api
+from testkit.blocking import BlockingApi as Api
 from tests.browser.browsers import Camera
 from tests.browser.driver import Tab, join_lesson, ms, open_dashboard, roster_row
 
@@ -46,7 +46,7 @@ def test_a_contested_no_face_check_is_accepted_and_the_student_turns_present(
     expect(late_row.locator(".timeline .mark.failed")).to_have_count(1)
     expect(late_row.locator(".timeline .mark.earlier")).to_have_count(0)
     expect(late_row.locator(".timeline .mark.failed")).to_have_attribute("data-review", "pending")
-    api.call("POST", f"/api/lessons/{room.lesson_id}/end", room.tutor.token)
+    api.call("POST", f"/api/lessons/{room.lesson_id}/end", room.tutor["token"])
 
     # The student's page, after the lesson: their check, and "this is wrong".
     checks = page.locator("#my-checks")
@@ -87,7 +87,7 @@ def test_a_contested_no_face_check_is_accepted_and_the_student_turns_present(
     expect(item).to_contain_text("Your tutor accepted this check", timeout=ms(30))
     expect(item).to_contain_text(REASON)
     expect(page.locator("#my-attendance")).to_have_text("Attendance for this lesson: Present")
-    me = api.call("GET", f"/api/lessons/{room.lesson_id}/attendance/me", nia.token)
+    me = api.call("GET", f"/api/lessons/{room.lesson_id}/attendance/me", nia["token"])
     assert me["students"][0]["status"] == "present"
     assert me["students"][0]["reviewed"] == {"accepted": 1, "upheld": 0, "pending": 0}
     page.screenshot(path=tmp_path / "student-accepted.png", full_page=True)
@@ -113,12 +113,12 @@ def test_a_decision_reaches_an_open_dashboard_live(
     expect(dashboard.locator("#review-count")).to_have_text(" (1 waiting)", timeout=ms(15))
 
     (flagged,) = api.call(
-        "GET", f"/api/lessons/{room.lesson_id}/prompts?needs_review=true", room.tutor.token
+        "GET", f"/api/lessons/{room.lesson_id}/prompts?needs_review=true", room.tutor["token"]
     )["items"]
     api.call(
         "POST",
         f"/api/prompts/{flagged['id']}/review",
-        room.tutor.token,
+        room.tutor["token"],
         {"decision": "accept", "reason": "seen on the video call"},
         expect=201,
     )

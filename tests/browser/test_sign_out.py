@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 from playwright.sync_api import Browser, expect
 
-from tests.browser.api import Api
+from testkit.blocking import BlockingApi as Api
 from tests.browser.browsers import Camera
 from tests.browser.driver import PHONE, Tab, open_tab, sign_in
 

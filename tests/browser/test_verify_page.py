@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from tests.browser.api import Api
+from testkit.blocking import BlockingApi as Api
 from tests.browser.browsers import Camera
 from tests.browser.driver import DESKTOP, open_tab, sign_in
 
@@ -18,7 +18,7 @@ def test_a_student_downloads_a_certificate_that_verify_accepts_and_a_tampered_on
     api = Api(base_url)
     try:
         room = api.classroom(["Ada Lovelace"])
-        api.call("POST", f"/api/lessons/{room.lesson_id}/end", room.tutor.token)
+        api.call("POST", f"/api/lessons/{room.lesson_id}/end", room.tutor["token"])
     finally:
         api.close()
     browser = browser_with("face")

@@ -13,7 +13,7 @@ import skimage.data
 from numpy.typing import NDArray
 from PIL import Image
 
-from tests.vision.images import face_rgb
+from testkit.frames import face_rgb
 
 WIDTH, HEIGHT = 640, 480
 FPS = 10

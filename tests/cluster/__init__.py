@@ -1,0 +1,1 @@
+"""Several server processes sharing PostgreSQL and Redis, as one lesson."""

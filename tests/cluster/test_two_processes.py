@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.cluster.services import ServerProcess
-from tests.integration.client import Api, Participant, make_classroom
-from tests.integration.test_lesson_loop import state_of
-from tests.vision.images import blank_jpeg, face_jpeg
-
-
-async def connect(
-    opened: list[Participant], server: ServerProcess, ns: str, token: str, lesson_id: str
-) -> Participant:
-    p = Participant(server.url, ns)
-    opened.append(p)
-    await p.connect(token, lesson_id)
-    return p
+from testkit.api import Api, make_classroom
+from testkit.frames import blank_jpeg, face_jpeg
+from testkit.lessons import join, state_of
+from testkit.participants import Participant
+from testkit.processes import ServerProcess
 
 
 async def answer(student: Participant, image: bytes, since: int = 0) -> dict[str, Any]:
@@ -25,17 +17,17 @@ async def answer(student: Participant, image: bytes, since: int = 0) -> dict[str
 
 
 async def test_a_lesson_spread_over_two_processes_behaves_as_one(
-    two_servers: tuple[ServerProcess, ServerProcess], opened: list[Participant]
+    two_servers: tuple[ServerProcess, ServerProcess], participants: list[Participant]
 ) -> None:
     a, b = two_servers
     api_a, api_b = Api(a.url), Api(b.url)
     try:
         room = await make_classroom(api_a, n_students=3)
         s1, s2, s3 = room.students
-        on_b1 = await connect(opened, b, "/student", s1["token"], room.lesson_id)
-        on_b2 = await connect(opened, b, "/student", s2["token"], room.lesson_id)
-        on_a3 = await connect(opened, a, "/student", s3["token"], room.lesson_id)
-        tutor = await connect(opened, a, "/tutor", room.tutor["token"], room.lesson_id)
+        on_b1 = await join(participants, b.url, "/student", s1["token"], room.lesson_id)
+        on_b2 = await join(participants, b.url, "/student", s2["token"], room.lesson_id)
+        on_a3 = await join(participants, a.url, "/student", s3["token"], room.lesson_id)
+        tutor = await join(participants, a.url, "/tutor", room.tutor["token"], room.lesson_id)
 
         # The roster on A knows the students connected to B.
         roster = await tutor.wait_for("roster")
@@ -67,7 +59,7 @@ async def test_a_lesson_spread_over_two_processes_behaves_as_one(
         await on_b1.close()
         await tutor.wait_for("attendance", state_of(s1["id"], "offline"))
         seen = len(tutor.events)
-        moved = await connect(opened, a, "/student", s1["token"], room.lesson_id)
+        moved = await join(participants, a.url, "/student", s1["token"], room.lesson_id)
         back = await tutor.wait_for("attendance", state_of(s1["id"], "verified"), since=seen)
         assert back["checks"]["passed"] == 2
         assert await tutor.call("check_now", {"student_id": s1["id"]}) == {"issued": 1}

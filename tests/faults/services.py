@@ -26,8 +26,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cluster.services import ROOT, free_port
-from tests.conftest import timeout
+from testkit.ports import free_port
+from testkit.processes import ROOT
+from testkit.timing import timeout
 
 
 def need(what: str, found: object) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from realtime.cluster import ASK_DEADLINE_S, RedisBus
 from realtime.queue_link import QueueLink
-from tests.cluster.services import free_port
+from testkit.ports import free_port
 
 
 async def test_a_question_is_answered_here_and_flagged_when_redis_is_unreachable() -> None:

@@ -16,12 +16,13 @@ from sqlalchemy import func, select
 
 from storage.db import make_engine, make_sessions
 from storage.models import ServerProcess
-from tests.cluster.services import cluster_env, fresh_postgres, migrate
-from tests.conftest import timeout
+from testkit.api import PASSWORD, Api, make_classroom
+from testkit.frames import face_jpeg
+from testkit.lessons import state_of
+from testkit.participants import Participant
+from testkit.services import cluster_env, fresh_postgres, migrate
+from testkit.timing import timeout
 from tests.faults.services import PrivateRedis, Server, need, servers
-from tests.integration.client import PASSWORD, Api, Participant, make_classroom
-from tests.integration.test_lesson_loop import state_of
-from tests.vision.images import face_jpeg
 
 SKEW = ["+30s", "-30s"]
 WATCH_S = 8.0  # well past TL_PROCESS_STALE_S (3 s in these tests)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,14 @@ import pytest
 from realtime.frames import HELD_HINT
 from storage.db import make_engine
 from storage.migrate import upgrade
-from tests.cluster.services import fresh_postgres
-from tests.conftest import timeout
+from testkit.api import Api
+from testkit.frames import face_jpeg
+from testkit.lessons import one_student_lesson, prompted, state_of
+from testkit.participants import Participant
+from testkit.server import running_server
+from testkit.services import fresh_postgres
+from testkit.timing import timeout
 from tests.faults.proxy import TcpProxy
-from tests.integration.client import Api, Participant
-from tests.integration.server import running_server
-from tests.integration.test_lesson_loop import one_student_lesson, prompted, state_of
-from tests.vision.images import face_jpeg
 
 
 async def _migrate(url: str) -> None:
@@ -41,15 +42,12 @@ def proxied_server(tmp_path: Path) -> Iterator[tuple[str, TcpProxy]]:
 
 
 @pytest.fixture
-async def clients(
+def clients(
     proxied_server: tuple[str, TcpProxy],
-) -> AsyncIterator[tuple[Api, list[Participant]]]:
-    api = Api(proxied_server[0])
-    made: list[Participant] = []
-    yield api, made
-    for p in made:
-        await p.close()
-    await api.close()
+    api_to: Callable[[str], Api],
+    participants: list[Participant],
+) -> tuple[Api, list[Participant]]:
+    return api_to(proxied_server[0]), participants
 
 
 async def _until_logged(api: Api, admin: str, lesson_id: str, prompt_id: str) -> float:

@@ -16,12 +16,13 @@ from sqlalchemy import func, select
 
 from storage.db import make_engine, make_sessions
 from storage.models import ServerProcess
-from tests.cluster.services import cluster_env, migrate
-from tests.conftest import timeout
+from testkit.api import Api, make_classroom
+from testkit.frames import face_jpeg
+from testkit.lessons import state_of
+from testkit.participants import Participant
+from testkit.services import cluster_env, migrate
+from testkit.timing import timeout
 from tests.faults.services import PrivatePostgres, Server, servers
-from tests.integration.client import Api, Participant, make_classroom
-from tests.integration.test_lesson_loop import state_of
-from tests.vision.images import face_jpeg
 
 DOWN_S = 5.0  # longer than the stale period (TL_PROCESS_STALE_S = 3 s in these tests)
 BACK_WITHIN_S = 10.0  # from PostgreSQL accepting connections again to a check recorded

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.services import cluster_env, fresh_postgres, migrate
-from tests.conftest import timeout
+from testkit.api import Api, make_classroom
+from testkit.frames import face_jpeg
+from testkit.lessons import state_of
+from testkit.participants import Participant
+from testkit.services import cluster_env, fresh_postgres, migrate
+from testkit.timing import timeout
 from tests.faults.services import PrivateRedis, Server, servers
-from tests.integration.client import Api, Participant, make_classroom
-from tests.integration.test_lesson_loop import state_of
-from tests.vision.images import face_jpeg
 
 ANSWER_WITHIN_S = 2.0  # anything that needs the other process, while Redis is away
 RECOVER_WITHIN_S = 5.0  # from Redis back to every tutor holding a fresh class list

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from storage.db import make_engine, make_sessions
 from storage.models import Course, Lesson, Role, User
-from tests.cluster.services import ROOT, cluster_env, fresh_postgres, migrate
-from tests.conftest import timeout
+from testkit.processes import ROOT
+from testkit.services import cluster_env, fresh_postgres, migrate
+from testkit.timing import timeout
 from tests.faults.services import servers
 
 PROCESSES = 3

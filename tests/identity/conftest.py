@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.integration.client import Api
-from tests.integration.server import running_server
+from testkit.api import Api
+from testkit.server import running_server
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from functools import cache
 
 import numpy as np
 
-from tests.vision import synth
-from tests.vision.images import encode
+from testkit import synth
+from testkit.frames import encode
 
 RGB = synth.RGB
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import timeout
+from testkit.timing import timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ def run(*args: str) -> str:
 
 
 def test_the_evaluation_reports_both_error_rates_with_pair_counts() -> None:
-    out = run("bench/identity_eval.py", "--quick", "--no-fetch")
+    out = run("-m", "bench.identity_eval", "--quick", "--no-fetch")
     assert "people: 2 (astronaut, hopper)" in out
     assert "| clear frontal | 2 | 100.0 % |" in out  # both women matched their own template
     assert "| (all) template vs frame |" in out
@@ -33,6 +33,6 @@ def test_the_evaluation_reports_both_error_rates_with_pair_counts() -> None:
 
 
 def test_the_speed_bench_reports_percentiles() -> None:
-    out = run("bench/identity_speed.py", "--n", "5")
+    out = run("-m", "bench.identity_speed", "--n", "5")
     assert "descriptor (landmarks + ResNet), CPU: p50" in out
     assert "IdentityPool.describe, wall: p50" in out

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit.api import Api, make_classroom
 from tests.identity import frames
-from tests.integration.client import Api, make_classroom
 
 
 async def _put(

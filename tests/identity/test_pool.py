@@ -20,8 +20,8 @@ from identity import (
     IdentitySaturated,
     compare,
 )
+from testkit import synth
 from tests.identity import frames
-from tests.vision import synth
 from vision import Challenge, FaceDetector, ImageLimits, judge_frame
 
 

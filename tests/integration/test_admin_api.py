@@ -3,28 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from tests.integration.client import PASSWORD, Api, make_classroom
-
-
-async def walk(api: Api, path: str, token: str, limit: int, **query: str) -> list[dict[str, Any]]:
-    """Every item of a paginated list, following next_cursor to the end."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    pages = 0
-    while True:
-        params = {"limit": str(limit), **query, **({"cursor": cursor} if cursor else {})}
-        r = await api.http.get(path, params=params, headers={"authorization": f"Bearer {token}"})
-        assert r.status_code == 200, r.text
-        page = r.json()
-        assert len(page["items"]) <= limit
-        items += page["items"]
-        pages += 1
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-        assert pages < 1000
+from testkit.api import PASSWORD, Api, make_classroom, walk
 
 
 async def test_pagination_walks_every_user_once_in_order(api: Api) -> None:

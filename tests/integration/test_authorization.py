@@ -27,11 +27,12 @@ from server.app import create_app
 from server.settings import Settings
 from storage import repositories as repo
 from storage.db import make_engine, make_sessions
-from tests.conftest import timeout
-from tests.integration.client import PASSWORD, Api, Participant, make_classroom
-from tests.integration.server import database_url_for
-from tests.integration.test_lesson_loop import prompted
-from tests.vision.images import face_jpeg
+from testkit.api import PASSWORD, Api, make_classroom
+from testkit.frames import face_jpeg
+from testkit.lessons import prompted
+from testkit.participants import Participant
+from testkit.server import database_url_for
+from testkit.timing import timeout
 
 CALLERS = ("anonymous", "student", "other_student", "tutor", "other_tutor", "admin")
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import socketio
 
-from tests.integration.client import PASSWORD, Api, forged_tokens, make_classroom
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from testkit.api import PASSWORD, Api, make_classroom
+from testkit.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from testkit.tokens import forged_tokens
 
 PROBLEM = "application/problem+json"
 
@@ -277,7 +278,7 @@ async def test_tutors_create_lessons_only_in_their_own_courses(api: Api) -> None
 async def test_a_disabled_users_token_stops_working_on_http_and_sockets(
     api: Api, server_url: str
 ) -> None:
-    from tests.integration.client import Participant
+    from testkit.participants import Participant
 
     room = await make_classroom(api, n_students=1)
     token = room.students[0]["token"]

@@ -11,58 +11,13 @@ from typing import Any
 import pytest
 
 from realtime.checks import WaveTuning
-from tests.conftest import timeout
-from tests.integration.client import Api, Classroom, Participant, forged_tokens, make_classroom
-from tests.integration.server import app_for
-from tests.vision.images import blank_jpeg, face_jpeg, two_faces_jpeg
-
-
-async def join(
-    participants: list[Participant], url: str, namespace: str, token: str, lesson_id: str
-) -> Participant:
-    p = Participant(url, namespace)
-    participants.append(p)
-    await p.connect(token, lesson_id)
-    return p
-
-
-async def class_lesson(
-    api: Api,
-    url: str,
-    participants: list[Participant],
-    n_students: int,
-    connected: int | None = None,
-    policy: dict[str, Any] | None = None,
-) -> tuple[Classroom, Participant, list[Participant]]:
-    """A live lesson with its tutor connected and the first ``connected`` students (all)."""
-    room = await make_classroom(api, n_students=n_students, policy=policy)
-    tutor = await join(participants, url, "/tutor", room.tutor["token"], room.lesson_id)
-    students = [
-        await join(participants, url, "/student", s["token"], room.lesson_id)
-        for s in room.students[:connected]
-    ]
-    return room, tutor, students
-
-
-async def one_student_lesson(
-    api: Api, url: str, participants: list[Participant], policy: dict[str, Any] | None = None
-) -> tuple[Classroom, dict[str, Any], Participant, Participant]:
-    """A live lesson with one student: the room, the student, and both connections."""
-    room, tutor, (student,) = await class_lesson(api, url, participants, 1, policy=policy)
-    return room, room.students[0], tutor, student
-
-
-def state_of(student_id: str, state: str | None = None) -> Any:
-    return lambda data: (
-        data["student_id"] == student_id and (state is None or data["state"] == state)
-    )
-
-
-async def prompted(tutor: Participant, student: Participant, student_id: str) -> dict[str, Any]:
-    seen = {p["prompt_id"] for p in student.received("prompt")}
-    ack = await tutor.call("check_now", {"student_id": student_id})
-    assert ack == {"issued": 1}
-    return dict(await student.wait_for("prompt", lambda p: p["prompt_id"] not in seen))
+from testkit.api import Api, Classroom, make_classroom
+from testkit.frames import blank_jpeg, face_jpeg, two_faces_jpeg
+from testkit.lessons import class_lesson, join, one_student_lesson, prompted, state_of
+from testkit.participants import Participant
+from testkit.server import app_for
+from testkit.timing import timeout
+from testkit.tokens import forged_tokens
 
 
 async def test_a_face_frame_verifies_the_student_on_the_tutor_dashboard(
@@ -387,7 +342,7 @@ async def test_what_is_stored_is_the_verdict_and_the_hash_never_the_frame(
 
     from storage.db import make_engine, make_sessions
     from storage.models import Check, PresenceInterval, Prompt
-    from tests.integration.server import database_url_for
+    from testkit.server import database_url_for
 
     _room, me, tutor, student = await one_student_lesson(api, server_url, participants)
     prompt = await prompted(tutor, student, me["id"])

@@ -12,9 +12,10 @@ from server.api_route import ApiRoute
 from server.app import create_app
 from server.routes.health import _message_queue
 from server.settings import Settings
-from tests.integration.client import Api, Participant
-from tests.integration.test_lesson_loop import one_student_lesson, prompted
-from tests.vision.images import blank_jpeg, face_jpeg
+from testkit.api import Api
+from testkit.frames import blank_jpeg, face_jpeg
+from testkit.lessons import one_student_lesson, prompted
+from testkit.participants import Participant
 
 
 async def test_the_openapi_document_is_valid_and_lists_every_api_route(api: Api) -> None:

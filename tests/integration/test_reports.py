@@ -18,11 +18,11 @@ from sqlalchemy import func, select, update
 from server.attendance_report import CSV_COLUMNS
 from storage.db import make_engine, make_sessions
 from storage.models import Check
-from tests.integration.client import Api, Participant, make_classroom
-from tests.integration.server import database_url_for
-from tests.integration.test_admin_api import walk
-from tests.integration.test_lesson_loop import join, prompted, state_of
-from tests.vision.images import blank_jpeg, face_jpeg
+from testkit.api import Api, make_classroom, walk
+from testkit.frames import blank_jpeg, face_jpeg
+from testkit.lessons import answer, join, prompted, state_of
+from testkit.participants import Participant
+from testkit.server import database_url_for
 
 POLICY = {"max_frames": 1, "deadline_s": 1}
 EVIL_NAME = '=HYPERLINK("http://x.example","click")'
@@ -38,13 +38,6 @@ def by_hand(line: dict[str, Any], live_s: float) -> str:
     if ratio >= 0.8 and line["connected_seconds"] / live_s >= 0.85:
         return "present"
     return "partial" if ratio >= 0.5 else "absent"
-
-
-async def answer(
-    tutor: Participant, student: Participant, student_id: str, image: bytes
-) -> dict[str, Any]:
-    prompt = await prompted(tutor, student, student_id)
-    return dict(await student.call("capture", {"prompt_id": prompt["prompt_id"], "image": image}))
 
 
 async def test_the_report_after_a_scripted_lesson_follows_the_policy(

@@ -16,12 +16,12 @@ from domain.review import DIFFERENT_PERSON
 from storage.db import make_engine, make_sessions
 from storage.models import Check, Lesson
 from storage.types import utcnow
-from tests.integration.client import Api, Classroom, Participant, make_classroom
-from tests.integration.server import database_url_for
+from testkit.api import Api, Classroom, make_classroom
+from testkit.frames import blank_jpeg, face_jpeg
+from testkit.lessons import answer, join
+from testkit.participants import Participant
+from testkit.server import database_url_for
 from tests.integration.test_admin_api import walk
-from tests.integration.test_lesson_loop import join
-from tests.integration.test_reports import answer
-from tests.vision.images import blank_jpeg, face_jpeg
 
 # One frame per prompt; everyone connected for the whole lesson counts (the lessons here last
 # seconds, so joining takes a noticeable share of them).

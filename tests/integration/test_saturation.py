@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.integration.client import Api, Classroom, Participant, make_classroom
-from tests.integration.server import running_server
-from tests.vision.images import face_jpeg
+from testkit.api import Api, Classroom, make_classroom
+from testkit.frames import face_jpeg
+from testkit.participants import Participant
+from testkit.server import running_server
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +29,8 @@ def one_slot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def api(one_slot_server: str) -> AsyncIterator[Api]:
-    client = Api(one_slot_server)
-    yield client
-    await client.close()
+def api(one_slot_server: str, api_to: Callable[[str], Api]) -> Api:
+    return api_to(one_slot_server)
 
 
 def slow_frame() -> bytes:

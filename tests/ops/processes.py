@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.cluster.services import free_port
-from tests.conftest import timeout
+from testkit.ports import free_port
+from testkit.timing import timeout
 
 
 def environ(tmp: Path, **env: str) -> dict[str, str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.services import free_port, fresh_postgres, migrate, redis_available
+from testkit.ports import free_port
+from testkit.services import fresh_postgres, migrate, redis_available
 from tests.ops.processes import run
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import socketio
 
-from tests.cluster.services import fresh_postgres, redis_available
-from tests.conftest import timeout
+from testkit.services import fresh_postgres, redis_available
+from testkit.timing import timeout
 from tests.ops.processes import run, serving
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import timeout
+from testkit.frames import coffee_jpeg, face_jpeg
+from testkit.timing import timeout
 from tests.ops.processes import run, serving
-from tests.vision.images import coffee_jpeg, face_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
 

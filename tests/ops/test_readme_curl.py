@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import timeout
+from testkit.timing import timeout
 from tests.ops.processes import run, serving
 
 ROOT = Path(__file__).resolve().parents[2]

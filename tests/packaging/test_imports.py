@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import timeout
-from tests.vision.images import face_jpeg
+from testkit.frames import face_jpeg
+from testkit.timing import timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 

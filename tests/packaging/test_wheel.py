@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cluster.services import free_port
-from tests.conftest import timeout
+from testkit.ports import free_port
+from testkit.timing import timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "web_client" / "node_modules" / "socket.io-client" / "dist"

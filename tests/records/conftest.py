@@ -10,7 +10,7 @@ from records.keys import SigningKey
 from records.sealer import publish_key
 from storage.db import Sessions, make_engine, make_sessions
 from storage.migrate import upgrade
-from tests.cluster.services import fresh_postgres
+from testkit.services import fresh_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,8 +13,8 @@ from records.lesson_check import check_lesson, published_keys
 from records.seal import seal_lesson
 from storage import sealing
 from storage.db import Sessions
-from tests.cluster.services import ROOT
-from tests.conftest import timeout
+from testkit.processes import ROOT
+from testkit.timing import timeout
 from tests.records.lessons import make_lesson
 
 WRITES = 15

@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from records import credential
 from records.keys import SigningKey, private_pem
-from tests.cluster.services import ROOT
-from tests.integration.client import Api, Participant, make_classroom
-from tests.integration.server import running_server
-from tests.integration.test_lesson_loop import join, prompted
-from tests.vision.images import face_jpeg
+from testkit.api import Api, make_classroom
+from testkit.frames import face_jpeg
+from testkit.lessons import join, prompted
+from testkit.participants import Participant
+from testkit.processes import ROOT
+from testkit.server import running_server
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.integration.client import Api, Participant
+from testkit.api import Api
+from testkit.participants import Participant
 from tests.security.serving import Running, serving
 
 

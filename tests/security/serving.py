@@ -18,8 +18,8 @@ import uvicorn
 from server.app import create_app
 from server.serving import uvicorn_config
 from server.settings import Settings
-from tests.conftest import timeout
-from tests.integration.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from testkit.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from testkit.timing import timeout
 
 KEY = "security-tests-key-4f9c2a7e1b3d5f60718293a4b5c6d7e8f9"
 T = TypeVar("T")

@@ -21,8 +21,8 @@ from sqlalchemy import text
 from storage.db import make_engine
 from storage.emails import normalise_email
 from storage.migrate import _config, upgrade
-from tests.conftest import timeout
-from tests.integration.client import PASSWORD, Api
+from testkit.api import PASSWORD, Api
+from testkit.timing import timeout
 
 
 def wide(text: str) -> str:

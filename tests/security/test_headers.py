@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import timeout
-from tests.integration.client import PASSWORD, Api, make_classroom
+from testkit.api import PASSWORD, Api, make_classroom
+from testkit.timing import timeout
 
 
 def assert_private(r: httpx.Response) -> None:

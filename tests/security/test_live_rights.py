@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy import update
 
 from storage.models import Course, Enrolment
-from tests.integration.client import PASSWORD, Api, Classroom, Participant, make_classroom
+from testkit.api import PASSWORD, Api, Classroom, make_classroom
+from testkit.frames import face_jpeg
+from testkit.participants import Participant
 from tests.security.serving import KEY, Running
-from tests.vision.images import face_jpeg
 
 
 async def joined(

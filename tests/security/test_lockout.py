@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import timeout
-from tests.integration.client import PASSWORD, Api
+from testkit.api import PASSWORD, Api
+from testkit.timing import timeout
 from tests.security.serving import Running, serving
 
 PER_ACCOUNT = 3

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import timeout
+from testkit.timing import timeout
 from tests.security.serving import Running, serving
 
 PER_ADDRESS = 3

@@ -16,8 +16,8 @@ import pytest
 
 from server.security import AUDIENCE, ISSUER
 from server.token_secret import UnsafeKey, key_path, token_secret, weakness
-from tests.conftest import timeout
-from tests.integration.client import Api
+from testkit.api import Api
+from testkit.timing import timeout
 from tests.security.serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]

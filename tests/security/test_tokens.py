@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from tests.integration.client import PASSWORD, Api
+from testkit.api import PASSWORD, Api
 from tests.security.serving import KEY
 
 

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-from tests.conftest import timeout
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout(240),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+from testkit.processes import module_output
 
 
 def test_the_evaluation_runs_and_reports_the_targets() -> None:
-    out = run("bench/vision_eval.py", "--quick")
+    out = module_output("bench.vision_eval", "--quick", within=240)
 
     assert "Confusion matrix" in out
     assert "false no_face on clearly visible frontal faces" in out
@@ -34,7 +15,7 @@ def test_the_evaluation_runs_and_reports_the_targets() -> None:
 
 
 def test_the_speed_bench_runs_and_reports_the_ratio() -> None:
-    out = run("bench/vision_speed.py", "--rounds", "1")
+    out = module_output("bench.vision_speed", "--rounds", "1", within=240)
 
     assert "x bare (OpenCV)" in out
     assert "1 thread : p50" in out

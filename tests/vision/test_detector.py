@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.vision import synth
-from tests.vision.images import face_rgb
+from testkit import synth
+from testkit.frames import face_rgb
 from vision.detector import (
     CONTRAST,
     DETECTOR_VERSION,

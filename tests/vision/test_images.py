@@ -7,14 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.vision.images import (
-    encode,
-    face_jpeg,
-    face_rgb,
-    png_bomb,
-    tiny_png,
-    truncated_jpeg,
-)
+from testkit.frames import encode, face_jpeg, face_rgb, png_bomb, tiny_png, truncated_jpeg
 from vision.errors import BadImage
 from vision.images import ImageLimits, declared_size, decode_image, read_image
 

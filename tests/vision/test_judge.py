@@ -6,8 +6,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from tests.vision import synth
-from tests.vision.images import (
+from testkit import synth
+from testkit.frames import (
     blank_jpeg,
     cat_jpeg,
     coffee_jpeg,
@@ -117,10 +117,8 @@ def test_a_mirrored_frame_answers_the_opposite_challenge(detector: FaceDetector)
 def test_a_printed_photo_tilted_towards_the_asked_side_does_not_pass(
     detector: FaceDetector, degrees: int, challenge: Challenge
 ) -> None:
-    from bench.vision_eval import _tilted_photo
-
     sign = -1 if challenge is Challenge.TURN_LEFT else 1
-    photo = _tilted_photo(synth.portrait_frame(synth.HOPPER, 0.5), sign * degrees)
+    photo = synth.tilted_photo(synth.portrait_frame(synth.HOPPER, 0.5), sign * degrees)
 
     assert judge(encode(photo), detector, challenge).outcome is Outcome.CHALLENGE_FAILED
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.conftest import timeout
-from tests.vision.images import blank_jpeg, face_jpeg, turned_face_jpeg, two_faces_jpeg
+from testkit.frames import blank_jpeg, face_jpeg, turned_face_jpeg, two_faces_jpeg
+from testkit.timing import timeout
 from vision import (
     Challenge,
     ImageLimits,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from tests.vision import synth
+from testkit import synth
 from vision.detector import FaceDetector
 from vision.pose import head_pose, mesh_pose
 

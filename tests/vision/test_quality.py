@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.vision import synth
-from tests.vision.images import face_rgb
+from testkit import synth
+from testkit.frames import face_rgb
 from vision.quality import measure, normalise_contrast
 
 FACE_BOX = (0.3125, 0.2, 0.375, 0.5)  # where the face sits in synth.portrait_frame(.., 0.5)

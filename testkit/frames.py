@@ -1,6 +1,6 @@
 """Real test frames, built at run time from scikit-image's bundled public-domain photos.
 
-Imported by integration tests elsewhere: ``from tests.vision.images import face_jpeg``.
+Imported by the tests and benchmarks: ``from testkit.frames import face_jpeg``.
 """
 
 from __future__ import annotations
@@ -132,9 +132,9 @@ def turned_face_jpeg(side: str, degrees: float = 35.0) -> bytes:
     """The astronaut's face with her head turned to her own ``side`` ("left" or "right"), as the
     camera sees it (not mirrored): the answer to a ``turn_left`` or ``turn_right`` challenge.
 
-    Rendered from the face mesh of the frontal photo (see tests/vision/synth.py).
+    Rendered from the face mesh of the frontal photo (see `testkit.synth`).
     """
-    from tests.vision.synth import ASTRONAUT, turned_frame
+    from testkit.synth import ASTRONAUT, turned_frame
 
     if side not in ("left", "right"):
         raise ValueError(f"side must be left or right, not {side!r}")

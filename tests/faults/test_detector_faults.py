@@ -1,7 +1,7 @@
 """The face detector itself failing on a worker thread (a MediaPipe graph that raises), not a
 stand-in for the whole check: the fault is the server's, so the student is asked for another
 frame and keeps the attempt, the error is logged, and the pool keeps every one of its slots.
-(A fault injected above the detector: tests/hardening/test_faults.py.)"""
+(A fault injected above the detector: tests/faults/test_judge_faults.py.)"""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from realtime.frames import FAULT_HINT
-from tests.adversarial.helpers import class_lesson, prompted, roster_row, state_of
-from tests.integration.client import Api, Participant
-from tests.integration.server import app_for, running_server
-from tests.vision.images import face_jpeg
+from testkit.api import Api
+from testkit.frames import face_jpeg
+from testkit.lessons import class_lesson, prompted, roster_row, state_of
+from testkit.participants import Participant
+from testkit.server import app_for, running_server
 
 WORKERS = 2
 
@@ -35,8 +36,7 @@ async def test_a_crashing_detector_costs_the_student_no_attempt_and_the_pool_no_
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    api = Api(small_pool)
-    try:
+    async with Api(small_pool) as api:
         room, tutor, (ada_sock, ben_sock) = await class_lesson(
             api, small_pool, participants, 2, policy={"max_frames": 2}
         )
@@ -82,5 +82,3 @@ async def test_a_crashing_detector_costs_the_student_no_attempt_and_the_pool_no_
         await tutor.wait_for("attendance", state_of(ada["id"], "verified"))
         await tutor.wait_for("attendance", state_of(ben["id"], "verified"))
         assert pool.pending == 0
-    finally:
-        await api.close()

@@ -1,4 +1,4 @@
-"""Labelled frames for the vision tests and `bench/vision_eval.py`, made at run time.
+"""Labelled frames for the vision tests and `bench.vision_eval`, made at run time.
 
 Everything starts from photos that ship inside installed packages, so nothing is downloaded:
 
@@ -19,11 +19,13 @@ geometry of the pose estimate, not a substitute for photos of real turned heads.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import IO, cast
 
 import cv2
 import mediapipe as mp
@@ -49,6 +51,7 @@ __all__ = [
     "portrait_frame",
     "rotate",
     "save_sheet",
+    "tilted_photo",
     "turned",
     "turned_frame",
 ]
@@ -82,7 +85,7 @@ def _source(name: str) -> RGB:
     if name == "hopper":
         import matplotlib.cbook  # a dependency of mediapipe; the photo ships with it
 
-        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+        with cast(IO[bytes], matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as f:
             return np.ascontiguousarray(Image.open(f).convert("RGB"))
     raise KeyError(name)
 
@@ -183,7 +186,8 @@ def portrait_frame(
         np.ones(rgb.shape[:2], np.float32), matrix, size, flags=cv2.INTER_LINEAR
     )
     coverage = cv2.GaussianBlur(cv2.erode(coverage, np.ones((5, 5), np.uint8)), (0, 0), 2)
-    return _blend(background(backdrop, size), warped, coverage)
+    soft = cast(NDArray[np.float32], coverage)
+    return _blend(background(backdrop, size), cast(RGB, warped), soft)
 
 
 def paste_face(
@@ -222,9 +226,9 @@ def paste_face(
     mask = np.zeros((h, w), np.float32)
     centre = (round(at[0] * w), round(at[1] * h + oval[2] * share * h))
     axes = (max(1, round(oval[0] * share * h)), max(1, round(oval[1] * share * h)))
-    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.06 * share * h))
-    return _blend(frame, warped, mask)
+    cv2.ellipse(mask, centre, axes, 0, 0, 360, (1.0,), -1)
+    soft = cast(NDArray[np.float32], cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.06 * share * h)))
+    return _blend(frame, cast(RGB, warped), soft)
 
 
 def _blend(under: RGB, over: RGB, alpha: NDArray[np.float32]) -> RGB:
@@ -240,8 +244,9 @@ def rotate(rgb: RGB, degrees: float) -> RGB:
     """Roll the whole frame (a tilted head, or a tilted laptop), counter-clockwise."""
     h, w = rgb.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(
-        rgb, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    return cast(
+        RGB,
+        cv2.warpAffine(rgb, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT),
     )
 
 
@@ -255,13 +260,13 @@ def adjust_light(rgb: RGB, gain: float = 1.0, contrast: float = 1.0) -> RGB:
 
 
 def blur(rgb: RGB, sigma: float) -> RGB:
-    return cv2.GaussianBlur(rgb, (0, 0), sigma)
+    return cast(RGB, cv2.GaussianBlur(rgb, (0, 0), sigma))
 
 
 def motion_blur(rgb: RGB, length: int) -> RGB:
     """A horizontal smear over ``length`` pixels: the head moved while the shutter was open."""
     kernel = np.full((1, length), 1.0 / length, np.float32)
-    return cv2.filter2D(rgb, -1, kernel, borderType=cv2.BORDER_REFLECT)
+    return cast(RGB, cv2.filter2D(rgb, -1, kernel, borderType=cv2.BORDER_REFLECT))
 
 
 def noise(rgb: RGB, sigma: float, seed: int = 0) -> RGB:
@@ -379,7 +384,7 @@ def _warp_triangle(
         src_img, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     )
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillConvexPoly(mask, np.round((dst - offset) * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+    cv2.fillConvexPoly(mask, np.round((dst - offset) * 16).astype(np.int32), (1,), cv2.LINE_8, 4)
     region = out[y0:y1, x0:x1]
     region[mask > 0] = patch[mask > 0]
 
@@ -393,6 +398,27 @@ def turned_frame(
         share,
         face=(portrait.centre, portrait.side),
         **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def tilted_photo(rgb: RGB, degrees: float) -> RGB:
+    """The frame as a flat print rotated about its vertical axis, seen by a camera 60 cm away."""
+    h, w = rgb.shape[:2]
+    f = w  # about 53 degrees of horizontal field of view
+    depth = 2.0 * w  # the print's centre, in pixels of the frame
+    t = math.radians(degrees)
+    corners = np.array([(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)])
+    projected = []
+    for x, y in corners:
+        x3, z3 = x * math.cos(t), depth + x * math.sin(t)
+        projected.append((f * x3 / z3 * 0.8 + w / 2, f * y / z3 * 0.8 + h / 2))
+    src = np.array([(0, 0), (w, 0), (w, h), (0, h)], np.float32)
+    matrix = cv2.getPerspectiveTransform(src, np.array(projected, np.float32))
+    return cast(
+        RGB,
+        cv2.warpPerspective(
+            rgb, matrix, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=(120, 118, 112)
+        ),
     )
 
 

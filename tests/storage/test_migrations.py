@@ -15,7 +15,7 @@ from server.settings import Settings
 from storage.db import make_engine
 from storage.errors import SchemaOutOfDate
 from storage.migrate import differences, is_current, upgrade
-from tests.cluster.services import ROOT
+from testkit.processes import ROOT
 
 
 async def _check(url: str) -> None:

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import socketio
 
-from tests.cluster.services import ServerProcess
-from tests.cluster.test_two_processes import connect
-from tests.conftest import timeout
-from tests.integration.client import Api, Classroom, Participant, make_classroom
-from tests.vision.images import face_jpeg
+from testkit.api import Api, Classroom
+from testkit.frames import face_jpeg
+from testkit.lessons import class_lesson, join
+from testkit.participants import Participant
+from testkit.processes import ServerProcess
+from testkit.timing import timeout
 
 
 async def prompt_all(tutor: Participant, students: list[Participant]) -> list[dict[str, Any]]:
@@ -69,16 +70,11 @@ async def consistent_report(api: Api, room: Classroom, acks: list[dict[str, Any]
 
 
 async def test_a_killed_process_loses_nothing_acknowledged(
-    two_servers: tuple[ServerProcess, ServerProcess], opened: list[Participant]
+    two_servers: tuple[ServerProcess, ServerProcess], participants: list[Participant]
 ) -> None:
     a, b = two_servers
-    api = Api(b.url)
-    try:
-        room = await make_classroom(api, n_students=3)
-        tutor = await connect(opened, b, "/tutor", room.tutor["token"], room.lesson_id)
-        on_a = [
-            await connect(opened, a, "/student", s["token"], room.lesson_id) for s in room.students
-        ]
+    async with Api(b.url) as api:
+        room, tutor, on_a = await class_lesson(api, b.url, participants, 3, students_at=a.url)
         acks: list[dict[str, Any]] = []
         for prompt, student in zip(await prompt_all(tutor, on_a), on_a, strict=True):
             await send(student, prompt, acks)
@@ -102,7 +98,9 @@ async def test_a_killed_process_loses_nothing_acknowledged(
         # The students come back on B, and A comes back too; everyone is prompted again.
         a.start()
         back = [
-            await connect(opened, b if i < 2 else a, "/student", s["token"], room.lesson_id)
+            await join(
+                participants, (b if i < 2 else a).url, "/student", s["token"], room.lesson_id
+            )
             for i, s in enumerate(room.students)
         ]
         for student, record in zip(back, room.students, strict=True):
@@ -117,21 +115,14 @@ async def test_a_killed_process_loses_nothing_acknowledged(
             # before the kill: never more, never the open prompt counted as missed.
             assert line["checks"]["passed"] in (2, 3)
             assert line["checks"]["missed"] == 0
-    finally:
-        await api.close()
 
 
 async def test_sigterm_answers_frames_in_flight_then_exits(
-    two_servers: tuple[ServerProcess, ServerProcess], opened: list[Participant]
+    two_servers: tuple[ServerProcess, ServerProcess], participants: list[Participant]
 ) -> None:
     a, b = two_servers
-    api = Api(b.url)
-    try:
-        room = await make_classroom(api, n_students=3)
-        tutor = await connect(opened, b, "/tutor", room.tutor["token"], room.lesson_id)
-        on_a = [
-            await connect(opened, a, "/student", s["token"], room.lesson_id) for s in room.students
-        ]
+    async with Api(b.url) as api:
+        room, tutor, on_a = await class_lesson(api, b.url, participants, 3, students_at=a.url)
         acks: list[dict[str, Any]] = []
         prompts = await prompt_all(tutor, on_a)
         in_flight = [
@@ -146,7 +137,7 @@ async def test_sigterm_answers_frames_in_flight_then_exits(
         # And the process is gone, without being killed.
         assert a.wait() in (0, -signal.SIGTERM)
         late = Participant(a.url, "/student")
-        opened.append(late)
+        participants.append(late)
         with pytest.raises(socketio.exceptions.ConnectionError):
             await late.connect(room.students[0]["token"], room.lesson_id)
 
@@ -154,7 +145,8 @@ async def test_sigterm_answers_frames_in_flight_then_exits(
         for student in on_a:
             await student.close()
         back = [
-            await connect(opened, b, "/student", s["token"], room.lesson_id) for s in room.students
+            await join(participants, b.url, "/student", s["token"], room.lesson_id)
+            for s in room.students
         ]
         for student, record in zip(back, room.students, strict=True):
             prompt = await prompt_until_issued(tutor, student, record["id"])
@@ -162,8 +154,6 @@ async def test_sigterm_answers_frames_in_flight_then_exits(
         await api.call("POST", f"/api/lessons/{room.lesson_id}/end", room.tutor["token"])
         report = await consistent_report(api, room, acks)
         assert [line["checks"]["passed"] for line in report["students"]] == [2, 2, 2]
-    finally:
-        await api.close()
 
 
 async def test_a_draining_hub_refuses_new_connections_with_a_reason() -> None:

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from realtime.frames import FAULT_HINT
-from tests.integration.client import Api, Participant
-from tests.integration.server import app_for, running_server
-from tests.integration.test_lesson_loop import one_student_lesson, prompted, state_of
-from tests.vision.images import face_jpeg
+from testkit.api import Api
+from testkit.frames import face_jpeg
+from testkit.lessons import one_student_lesson, prompted, state_of
+from testkit.participants import Participant
+from testkit.server import app_for, running_server
 
 
 @pytest.fixture
@@ -27,8 +28,7 @@ def own_server(tmp_path: Path) -> Iterator[str]:
 async def test_a_vision_fault_is_answered_logged_and_not_held_against_the_student(
     own_server: str, participants: list[Participant], caplog: pytest.LogCaptureFixture
 ) -> None:
-    api = Api(own_server)
-    try:
+    async with Api(own_server) as api:
         _room, me, tutor, student = await one_student_lesson(api, own_server, participants)
         pool = app_for(own_server).other_asgi_app.state.hub.vision
         workers = pool.stats()["workers"]
@@ -58,15 +58,12 @@ async def test_a_vision_fault_is_answered_logged_and_not_held_against_the_studen
         )
         assert ack["outcome"] == "present"
         await tutor.wait_for("attendance", state_of(me["id"], "verified"))
-    finally:
-        await api.close()
 
 
 async def test_a_student_leaving_mid_check_still_gets_the_verdict_recorded(
     own_server: str, participants: list[Participant]
 ) -> None:
-    api = Api(own_server)
-    try:
+    async with Api(own_server) as api:
         room, me, tutor, student = await one_student_lesson(api, own_server, participants)
         pool = app_for(own_server).other_asgi_app.state.hub.vision
         real = pool._judge_fn
@@ -99,5 +96,3 @@ async def test_a_student_leaving_mid_check_still_gets_the_verdict_recorded(
         prompt = await prompted(tutor, again, me["id"])
         ack = await again.call("capture", {"prompt_id": prompt["prompt_id"], "image": face_jpeg()})
         assert ack["outcome"] == "present"
-    finally:
-        await api.close()

@@ -1,1 +1,0 @@
-from tests.integration.conftest import api, participants, server_url  # noqa: F401
