@@ -34,8 +34,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from bench.identity_faces import Photo, photos
 from identity import (
     DEFAULT_THRESHOLDS,
@@ -49,6 +47,8 @@ from identity.model import FaceDescriber
 from testkit import synth
 from vision import FaceDetector
 from vision.images import ImageLimits, read_image
+
+ROOT = Path(__file__).resolve().parent.parent
 
 RGB = synth.RGB
 Damage = Callable[[RGB, np.random.Generator], RGB]

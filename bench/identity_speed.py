@@ -17,12 +17,12 @@ import asyncio
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from identity import MODEL_VERSION, IdentityPool, compare
 from identity.model import FaceDescriber
 from tests.identity import frames
 from vision import Challenge, FaceDetector, ImageLimits, judge_frame
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pcts(values: list[float]) -> str:
