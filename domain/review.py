@@ -88,6 +88,8 @@ class ReviewedPrompt:
     status: PromptStatus
     different_person: bool
     decision: Decision | None
+    identity: str | None = None
+    """The identity of its last compared frame (matched, mismatch, inconclusive), if any."""
 
     @property
     def reviewable(self) -> bool:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.errors import IdentityClosed, IdentityError, IdentitySaturated
-from identity.flow import Enrolled, IdentityStatus, frame_decision
+from identity.flow import IdentityStatus, frame_decision
 from realtime import payloads
 from realtime.clock import Clock
 from realtime.connections import Connection, Connections
@@ -45,7 +46,6 @@ PROTOCOL_HINTS = {
 # The outcome of a frame that passed presence but whose face could not be told apart well
 # enough from, or matched with, the enrolled one (too small, too dark): another is asked for.
 IDENTITY_UNCERTAIN = "identity_uncertain"
-NOT_ENROLLED = Enrolled(None)
 FAULT_HINT = "this frame could not be checked on the server; send another"
 HELD_HINT = "checked; it will be recorded as soon as the server's database is back"
 
@@ -321,8 +321,14 @@ class Frames:
         prompt = live.classroom.open_prompt(ticket.prompt_id)
         if not verdict.passed or prompt is None or not prompt.compares_identity:
             return judged
-        enrolled = live.enrolled.get(ticket.student_id, NOT_ENROLLED)
-        if not enrolled.comparable or not self._faces.enabled or verdict.box is None:
+        if not self._faces.enabled or verdict.box is None:
+            judged.identity_fields = {"identity": IdentityStatus.NOT_ENROLLED.value}
+            return judged
+        # Read afresh for each comparison: an enrolment approved, or withdrawn, during the
+        # lesson counts from the next check (a withdrawn template is never used again).
+        enrolled = await self._faces.enrolled(uuid.UUID(ticket.student_id))
+        live.enrolled[ticket.student_id] = enrolled
+        if not enrolled.comparable:
             judged.identity_fields = {"identity": IdentityStatus.NOT_ENROLLED.value}
             return judged
         result = await self._faces.compare(enrolled, image, verdict)

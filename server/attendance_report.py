@@ -14,6 +14,7 @@ from domain.attendance import Counts, connected_seconds, decide_attendance
 from domain.policy import Policy
 from domain.review import ReviewCounts, ReviewedPrompt
 from domain.statuses import Attendance
+from identity.flow import IdentityTally
 from server.schemas import lesson_out
 from storage import repositories as repo
 from storage.models import Course, Lesson
@@ -98,6 +99,7 @@ async def attendance_report(
                 "connected_ratio": _round(connected / live_s) if live_s > 0 else None,
                 "checks": _counts(judged),
                 "reviewed": _review_counts(reviewed),
+                "identity": _identity(mine),
             }
         )
     return {
@@ -113,6 +115,14 @@ async def attendance_report(
         },
         "students": lines,
     }
+
+
+def _identity(prompts: list[ReviewedPrompt]) -> dict[str, int]:
+    """How many of the student's prompts compared their face, by the last comparison's result."""
+    tally = IdentityTally()
+    for prompt in prompts:
+        tally.add(prompt.identity)
+    return tally.as_dict()
 
 
 def report_csv(report: dict[str, Any]) -> str:

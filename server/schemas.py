@@ -307,6 +307,15 @@ class ReviewCountsOut(Out):
     pending: int
 
 
+class IdentityCountsOut(Out):
+    """Prompts that compared the student's face, by the result of the last comparison."""
+
+    checked: int
+    matched: int
+    mismatched: int
+    inconclusive: int
+
+
 class AttendanceLine(Out):
     student_id: uuid.UUID
     name: str
@@ -317,6 +326,7 @@ class AttendanceLine(Out):
     connected_ratio: float | None
     checks: CheckCounts
     reviewed: ReviewCountsOut
+    identity: IdentityCountsOut
 
 
 class AttendanceTotals(Out):

@@ -197,6 +197,14 @@ async def reviewed_prompts(
     if student_id is not None:
         prompts = prompts.where(Prompt.student_id == student_id)
         flagged = flagged.where(Check.student_id == student_id)
+    compared = (
+        select(Check.prompt_id, Check.identity)
+        .where(Check.lesson_id == lesson_id, Check.identity.is_not(None))
+        .order_by(Check.received_at, Check.id)
+    )
+    if student_id is not None:
+        compared = compared.where(Check.student_id == student_id)
+    identity = {prompt_id: value for prompt_id, value in (await s.execute(compared)).all()}
     different = {row[0] for row in (await s.execute(flagged)).all()}
     newest: dict[str, Decision] = {}
     for prompt_id, decision in (await s.execute(reviews)).all():
@@ -204,6 +212,8 @@ async def reviewed_prompts(
     found: dict[uuid.UUID, list[ReviewedPrompt]] = {}
     for prompt_id, sid, status in (await s.execute(prompts)).all():
         found.setdefault(sid, []).append(
-            ReviewedPrompt(status, prompt_id in different, newest.get(prompt_id))
+            ReviewedPrompt(
+                status, prompt_id in different, newest.get(prompt_id), identity.get(prompt_id)
+            )
         )
     return found

@@ -3,7 +3,7 @@ import { api, lessonIdFromPath, requireSession, showSignedIn, signInAgain } from
 import { everyPage } from "./checks.js";
 import { $, ago, clock, el, notice, percent, setText, show } from "./dom.js";
 import { joinLesson } from "./live.js";
-import { CAMERA_WORDS, REFUSALS, STATE_LABELS, STATE_ORDER, outcomeWords } from "./words.js";
+import { CAMERA_WORDS, IDENTITY_LABELS, REFUSALS, STATE_LABELS, STATE_ORDER, outcomeWords } from "./words.js";
 
 const TIMELINE_MAX = 24;
 const ACK_MS = 15000;
@@ -54,6 +54,7 @@ function makeRow(student) {
     name: el("th", { scope: "row", class: "name" }),
     state: el("td", { class: "state" }),
     camera: el("td", { class: "camera" }),
+    identity: el("td", { class: "identity" }),
     last: el("td", { class: "last" }),
     checks: el("td", { class: "checks" }),
     ratio: el("td", { class: "ratio" }),
@@ -180,6 +181,18 @@ function renderStudent(entry) {
   }
   setText(cells.camera, CAMERA_WORDS[s.camera] ?? String(s.camera ?? "—"));
   cells.camera.dataset.camera = s.camera ?? "unknown";
+  const who = IDENTITY_LABELS[s.identity] ?? IDENTITY_LABELS.not_enrolled;
+  cells.identity.dataset.identity = s.identity ?? "not_enrolled";
+  cells.identity.replaceChildren(
+    el("span", { class: "badge" }, el("span", { "aria-hidden": "true", text: `${who.symbol} ` }), who.text),
+  );
+  if (s.identity === "pending") {
+    // The enrolment picture and the decision are in the list above the class.
+    cells.identity.append(
+      " ",
+      el("a", { href: "#face-review", class: "approve-enrolment", text: "approve enrolment" }),
+    );
+  }
   cells.last.replaceChildren();
   if (s.last_check_at) {
     cells.last.append(

@@ -8,6 +8,7 @@ export const OUTCOME_WORDS = {
   challenge_failed: "Head turn not seen",
   bad_image: "Picture unreadable",
   different_person: "Not the enrolled student",
+  identity_uncertain: "Face not clear enough to compare",
   missed: "No picture in time",
   unknown_prompt: "Check no longer open",
   expired: "Too late",
@@ -23,6 +24,7 @@ export const STUDENT_OUTCOME = {
   challenge_failed: "We didn't see the head turn.",
   bad_image: "The camera picture couldn't be read.",
   different_person: "The person in view did not match your enrolment photo.",
+  identity_uncertain: "We could not compare your face clearly — another picture, please.",
   missed: "Missed — no picture arrived in time.",
   unknown_prompt: "This check is no longer open.",
   expired: "Too late for this check — wait for the next one.",
@@ -46,6 +48,15 @@ export const STATE_LABELS = {
   checking: { symbol: "…", text: "Checking" },
   waiting: { symbol: "○", text: "Waiting" },
   offline: { symbol: "–", text: "Offline" },
+};
+
+/** The tutor's identity labels (StudentState.identity): text and a symbol. */
+export const IDENTITY_LABELS = {
+  matched: { symbol: "✓", text: "Same person" },
+  mismatch: { symbol: "✗", text: "Different person" },
+  inconclusive: { symbol: "?", text: "Could not tell" },
+  pending: { symbol: "…", text: "Enrolment to approve" },
+  not_enrolled: { symbol: "–", text: "Not enrolled" },
 };
 
 export const STATE_ORDER = ["verified", "flagged", "checking", "waiting", "offline"];
