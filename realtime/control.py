@@ -71,6 +71,7 @@ class LessonControl:
         rights: Rights,
         tasks: TaskSet,
         admission: Admission,
+        on_ended: Callable[[uuid.UUID], Awaitable[None]] | None = None,
         expiry_sweep_s: float = 1.0,
     ) -> None:
         self._clock = clock
@@ -84,6 +85,7 @@ class LessonControl:
         self._rights = rights
         self._tasks = tasks
         self._admission = admission
+        self._on_ended = on_ended
         self._expiry_sweep_s = expiry_sweep_s
         self._sweep: Timer | None = None
         self.bus_handlers: dict[str, BusHandler] = {
@@ -198,6 +200,9 @@ class LessonControl:
         if not ended and not any(answers):
             return False
         logger.info("lesson %s ended by %s", lesson_id, actor_id)
+        if self._on_ended is not None:
+            # Its records are sealed now (records.sealer), not at the next interval.
+            await self._on_ended(lesson_id)
         return True
 
     async def rights_changed(

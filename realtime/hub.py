@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -94,6 +95,7 @@ class LessonHub:
         db_wait_s: float = 5.0,
         identity: IdentityPool | None = None,
         face_cipher: TemplateOpener | None = None,
+        on_lesson_ended: Callable[[uuid.UUID], Awaitable[None]] | None = None,
     ) -> None:
         """``identity`` and ``face_cipher``: the face comparison's workers and the key of the
         templates; without them every prompt is presence only."""
@@ -166,6 +168,7 @@ class LessonHub:
             rights=rights,
             tasks=self.tasks,
             admission=admission,
+            on_ended=on_lesson_ended,
         )
         self._parts = _Parts(
             sessions,

@@ -24,7 +24,7 @@ from realtime.queue_link import QueueLink
 from realtime.rooms import RedisRoomManager
 from realtime.socket_server import create_socket_server
 from records.keys import signing_key
-from records.sealer import publish_key, seal_periodically
+from records.sealer import publish_key, seal_now, seal_periodically
 from server.devices import DeviceCookies
 from server.errors import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.facekey import face_cipher
@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
                 db_wait_s=settings.db_wait_s,
                 identity=identity,
                 face_cipher=cipher,
+                on_lesson_ended=lambda lesson_id: seal_now(sessions, lesson_id, key, "end"),
             )
             logger.info(
                 "message queue: %s",
