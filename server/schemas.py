@@ -19,7 +19,7 @@ from pydantic import (
 from domain.policy import Policy
 from server.security import ADMIN_PASSWORD_MIN, PASSWORD_MIN
 from storage.emails import normalise_email
-from storage.models import Course, FaceTemplate, Lesson, Role, User
+from storage.models import Course, Lesson, Role, User
 
 T = TypeVar("T")
 
@@ -163,25 +163,6 @@ class LessonIn(Body):
         return self
 
 
-def _text(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_text)]
-
-
-class ReviewIn(Body):
-    decision: Literal["accept", "uphold"]
-    reason: Text
-
-
-class ContestIn(Body):
-    message: Text
-
-
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -219,25 +200,6 @@ def lesson_out(lesson: Lesson, course_title: str | None = None) -> dict[str, Any
         "started_at": _iso(lesson.started_at),
         "ended_at": _iso(lesson.ended_at),
     }
-
-
-def face_out(template: FaceTemplate | None) -> dict[str, Any]:
-    """A template's state and metadata; never the vector, never the picture."""
-    if template is None:
-        return {"state": "not_enrolled"}
-    return {
-        "state": template.state.value,
-        "quality": template.quality,
-        "model": template.model,
-        "source": template.source,
-        "created_at": _iso(template.created_at),
-        "consent_at": _iso(template.consent_at),
-        "decided_at": _iso(template.decided_at),
-        "reason": template.reason,
-    }
-
-
-# -- response shapes (documented in the OpenAPI document; tests check responses against them) --
 
 
 class Out(BaseModel):
@@ -364,83 +326,6 @@ class CheckOut(Out):
     frame_sha256: str
     detector_version: str
     has_thumbnail: bool
-
-
-class FrameOut(Out):
-    check_id: uuid.UUID
-    received_at: datetime
-    outcome: str
-    hint: str | None
-    face_count: int
-    has_thumbnail: bool
-    # From the identity check, where the server has one.
-    identity: str | None = None
-    identity_distance: float | None = None
-    identity_model: str | None = None
-
-
-class DecisionOut(Out):
-    decision: Literal["accept", "uphold"]
-    reason: str
-    reviewer_id: uuid.UUID | None
-    reviewer_name: str | None
-    at: datetime
-
-
-class ReviewOut(Out):
-    state: Literal["not_needed", "pending", "accepted", "upheld"]
-    decision: DecisionOut | None
-    history: list[DecisionOut]
-
-
-class ContestOut(Out):
-    message: str
-    at: datetime
-
-
-class PromptOut(Out):
-    id: str
-    lesson_id: uuid.UUID
-    student_id: uuid.UUID
-    student_name: str
-    issued_at: datetime
-    deadline: datetime
-    resolved_at: datetime | None
-    challenge: str
-    status: Literal["pending", "passed", "failed", "missed", "cancelled"]
-    counts_as: Literal["pending", "passed", "failed", "missed", "cancelled"]
-    frames: list[FrameOut]
-    identity: Literal["matched", "mismatch", "inconclusive"] | None
-    different_person: bool
-    reviewable: bool
-    needs_review: bool
-    review: ReviewOut
-    contest: ContestOut | None
-    contestable: bool
-    contest_deadline: datetime | None
-
-
-class FaceOut(Out):
-    state: Literal["not_enrolled", "pending", "approved", "rejected", "exempt"]
-    quality: float | None = None
-    model: str | None = None
-    source: Literal["admin", "student"] | None = None
-    created_at: datetime | None = None
-    consent_at: datetime | None = None
-    decided_at: datetime | None = None
-    reason: str | None = None
-
-
-class PendingFace(Out):
-    student_id: uuid.UUID
-    name: str
-    email: str
-    created_at: datetime
-    quality: float | None
-
-
-class PendingFacesOut(Out):
-    items: list[PendingFace]
 
 
 class AuditOut(Out):

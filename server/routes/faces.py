@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse, Response
 from server import enrol
 from server.api_route import api
 from server.errors import Problem, not_found
+from server.face_schemas import FaceOut, PendingFacesOut, face_out
 from server.request_context import current_user, path_id, read_body, require, resources_of
-from server.schemas import FaceOut, PendingFacesOut, ReasonIn, face_out
+from server.schemas import ReasonIn
 from storage import faces
 from storage import repositories as repo
 from storage.models import FaceTemplate, Role, TemplateState, User

@@ -21,8 +21,9 @@ from server.errors import Problem, forbidden, not_found
 from server.pagination import choice, encode_cursor, page_request
 from server.prompt_views import prompt_views
 from server.request_context import current_user, read_body, require, resources_of
+from server.review_schemas import ContestIn, PromptOut, ReviewIn
 from server.routes.lessons import lesson_for
-from server.schemas import ContestIn, PageOf, PromptOut, ReviewIn
+from server.schemas import PageOf
 from storage import repositories as repo
 from storage.models import Course, Lesson, Prompt, Role
 from storage.types import utcnow
