@@ -28,6 +28,7 @@ def admin_env(database_url: str) -> dict[str, str]:
         "TL_DATABASE_URL": database_url,
         # Processes sharing a database share the secret that signs tokens.
         "TL_SECRET_KEY": SECRET_KEY,
+        "TL_IDENTITY_WORKERS": "0",
         "TL_ADMIN_EMAIL": ADMIN_EMAIL,
         "TL_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }

@@ -50,7 +50,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         database_url=database_url,
         admin_email=ADMIN_EMAIL,
         admin_password=ADMIN_PASSWORD,
-        **{"secret_key": SECRET_KEY, **overrides},
+        # No identity worker process unless a test asks for one: starting it (spawning a
+        # process, loading dlib's models) would cost every test server seconds.
+        **{"secret_key": SECRET_KEY, "identity_workers": 0, **overrides},
     )
 
 

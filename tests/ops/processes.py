@@ -19,7 +19,11 @@ from testkit.timing import timeout
 
 def environ(tmp: Path, **env: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("TL_")}
-    return base | {"TL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'ops.db'}"} | env
+    return (
+        base
+        | {"TL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'ops.db'}", "TL_IDENTITY_WORKERS": "0"}
+        | env
+    )
 
 
 def run(args: list[str], tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -40,7 +40,7 @@ async def sessions(database_url: str, key: SigningKey) -> AsyncIterator[Sessions
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A real server on SQLite: its URL and its database file."""
-    from tests.integration.server import running_server
+    from testkit.server import running_server
 
     tmp = tmp_path_factory.mktemp("records-server")
     with running_server(tmp) as url:

@@ -50,6 +50,7 @@ def serving(tmp_dir: Path, **overrides: Any) -> Iterator[Running]:
             "admin_email": ADMIN_EMAIL,
             "admin_password": ADMIN_PASSWORD,
             "secret_key": KEY,
+            "identity_workers": 0,
             "login_max_failures": 1000,
             "login_max_failures_per_address": 10_000,
             **overrides,
