@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity.errors import IdentityClosed, IdentityError, IdentitySaturated
+from identity.errors import IdentityClosed, IdentitySaturated
 from identity.flow import IdentityStatus, frame_decision
 from realtime import payloads
 from realtime.clock import Clock
@@ -198,32 +198,18 @@ class Frames:
         started = time.perf_counter()
         try:
             verdict = await self._vision.judge(image, Challenge(ticket.challenge))
-        except (PoolSaturated, PoolClosed):
-            cancelled = live.classroom.cancel_frame(ticket, self._clock.now(), busy=True)
-            if cancelled.resolution is not None:
-                await self._prompter.resolved(live, cancelled.resolution, None)
-            return refusal_reply(
-                ticket.prompt_id,
-                Refusal.RATE_LIMITED,
-                final=cancelled.final,
-                attempts_left=cancelled.attempts_left,
-            )
+            self._events.frame_judged(verdict.outcome.value, time.perf_counter() - started)
+            judged = await self._identity(live, ticket, image, verdict)
+        except (PoolSaturated, PoolClosed, IdentitySaturated, IdentityClosed):
+            return await self._not_judged(live, ticket, busy=True)
         except Exception:
-            # A fault in the vision code, not in the frame: the attempt is not held against
-            # the student, who is asked for another frame. The connection's bucket is charged,
-            # so a frame that faults every time cannot be sent again and again for nothing.
+            # A fault in the vision or identity code (a worker that died on this frame twice),
+            # not in the frame: the attempt is not held against the student, who is asked for
+            # another frame. The connection's bucket is charged, so a frame that faults every
+            # time cannot be sent again and again for nothing.
             logger.exception("judging a frame for prompt %s failed", ticket.prompt_id)
             conn.charge()
-            cancelled = live.classroom.cancel_frame(ticket, self._clock.now())
-            if cancelled.resolution is not None:
-                await self._prompter.resolved(live, cancelled.resolution, None)
-            return payloads.frame_reply(
-                ticket.prompt_id,
-                Refusal.RATE_LIMITED.value,
-                final=cancelled.final,
-                attempts_left=cancelled.attempts_left,
-                hint=FAULT_HINT,
-            )
+            return await self._not_judged(live, ticket, busy=False)
         except BaseException:
             cancelled = live.classroom.cancel_frame(ticket, self._clock.now())
             if cancelled.resolution is not None:
@@ -231,32 +217,6 @@ class Frames:
                     self._prompter.resolved(live, cancelled.resolution, None), "resolve"
                 )
             raise
-        self._events.frame_judged(verdict.outcome.value, time.perf_counter() - started)
-        try:
-            judged = await self._identity(live, ticket, image, verdict)
-        except (IdentitySaturated, IdentityClosed):
-            cancelled = live.classroom.cancel_frame(ticket, self._clock.now(), busy=True)
-            if cancelled.resolution is not None:
-                await self._prompter.resolved(live, cancelled.resolution, None)
-            return refusal_reply(
-                ticket.prompt_id,
-                Refusal.RATE_LIMITED,
-                final=cancelled.final,
-                attempts_left=cancelled.attempts_left,
-            )
-        except IdentityError:
-            # The identity worker died on this frame twice: not the student's fault.
-            logger.exception("comparing a face for prompt %s failed", ticket.prompt_id)
-            cancelled = live.classroom.cancel_frame(ticket, self._clock.now())
-            if cancelled.resolution is not None:
-                await self._prompter.resolved(live, cancelled.resolution, None)
-            return payloads.frame_reply(
-                ticket.prompt_id,
-                Refusal.RATE_LIMITED.value,
-                final=cancelled.final,
-                attempts_left=cancelled.attempts_left,
-                hint=FAULT_HINT,
-            )
         if judged.uncertain:
             result = live.classroom.finish_uncertain(ticket, judged.outcome, self._clock.now())
         else:
@@ -311,6 +271,28 @@ class Frames:
                 reply["hint"] = HELD_HINT
             await self._emitter.attendance(live.lesson_id, live.classroom.track(ticket.student_id))
         return reply
+
+    async def _not_judged(
+        self, live: LiveLesson, ticket: FrameTicket, *, busy: bool
+    ) -> dict[str, Any]:
+        """Give the frame's attempt back: the server was too busy (``busy``) or faulted."""
+        cancelled = live.classroom.cancel_frame(ticket, self._clock.now(), busy=busy)
+        if cancelled.resolution is not None:
+            await self._prompter.resolved(live, cancelled.resolution, None)
+        if busy:
+            return refusal_reply(
+                ticket.prompt_id,
+                Refusal.RATE_LIMITED,
+                final=cancelled.final,
+                attempts_left=cancelled.attempts_left,
+            )
+        return payloads.frame_reply(
+            ticket.prompt_id,
+            Refusal.RATE_LIMITED.value,
+            final=cancelled.final,
+            attempts_left=cancelled.attempts_left,
+            hint=FAULT_HINT,
+        )
 
     async def _identity(
         self, live: LiveLesson, ticket: FrameTicket, image: bytes, verdict: Verdict

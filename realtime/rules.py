@@ -314,49 +314,48 @@ class Classroom:
         self, ticket: FrameTicket, outcome: str, passed: bool, now: datetime
     ) -> FrameResult:
         """Apply one judged frame's outcome to its prompt."""
-        prompt = self._open.get(ticket.prompt_id)
+        prompt = self._frame_done(ticket, outcome, now)
         if prompt is None:
             # A concurrent frame already resolved the prompt (or the lesson ended): this
             # verdict is logged only and does not change what the tutor sees.
             return FrameResult(ticket.prompt_id, outcome, True, 0, None)
-        track = self.tracks[ticket.student_id]
-        track.last_outcome = outcome
-        track.last_check_at = now
-        prompt.frames_in_flight -= 1
         if passed:
             resolution = self._resolve(prompt, PromptStatus.PASSED, now, False)
             return FrameResult(ticket.prompt_id, outcome, True, 0, resolution)
         if outcome == DIFFERENT_PERSON:
             prompt.mismatched = True
-        out_of_frames = prompt.attempts_left <= 0 and prompt.frames_in_flight == 0
-        if out_of_frames or (prompt.deadline_passed and prompt.frames_in_flight == 0):
-            resolution = self._resolve(
-                prompt, prompt.status_if_undecided, now, by_deadline=not out_of_frames
-            )
-            return FrameResult(ticket.prompt_id, outcome, True, 0, resolution)
-        attempts_left = 0 if prompt.deadline_passed else prompt.attempts_left
-        return FrameResult(ticket.prompt_id, outcome, False, attempts_left, None)
+        return self._undecided(prompt, outcome, now)
 
     def finish_uncertain(self, ticket: FrameTicket, outcome: str, now: datetime) -> FrameResult:
         """A frame that passed presence but whose identity could not be decided: it uses its
         attempt and the student is asked for another; a prompt with no frame left, or past its
         deadline, passes on presence (identity inconclusive, never a failure by itself)."""
-        prompt = self._open.get(ticket.prompt_id)
+        prompt = self._frame_done(ticket, outcome, now)
         if prompt is None:
             return FrameResult(ticket.prompt_id, outcome, True, 0, None)
+        prompt.presence_passed = True
+        return self._undecided(prompt, outcome, now)
+
+    def _frame_done(self, ticket: FrameTicket, outcome: str, now: datetime) -> OpenPrompt | None:
+        prompt = self._open.get(ticket.prompt_id)
+        if prompt is None:
+            return None
         track = self.tracks[ticket.student_id]
         track.last_outcome = outcome
         track.last_check_at = now
         prompt.frames_in_flight -= 1
-        prompt.presence_passed = True
+        return prompt
+
+    def _undecided(self, prompt: OpenPrompt, outcome: str, now: datetime) -> FrameResult:
+        """After a frame that did not pass: resolve when no frame or time is left."""
         out_of_frames = prompt.attempts_left <= 0 and prompt.frames_in_flight == 0
         if out_of_frames or (prompt.deadline_passed and prompt.frames_in_flight == 0):
             resolution = self._resolve(
                 prompt, prompt.status_if_undecided, now, by_deadline=not out_of_frames
             )
-            return FrameResult(ticket.prompt_id, outcome, True, 0, resolution)
+            return FrameResult(prompt.prompt_id, outcome, True, 0, resolution)
         attempts_left = 0 if prompt.deadline_passed else prompt.attempts_left
-        return FrameResult(ticket.prompt_id, outcome, False, attempts_left, None)
+        return FrameResult(prompt.prompt_id, outcome, False, attempts_left, None)
 
     def deadline(self, prompt_id: str, now: datetime) -> Resolution | None:
         """The prompt's deadline came. Resolves it unless a frame is still being judged."""

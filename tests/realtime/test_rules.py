@@ -1414,3 +1414,36 @@ def test_a_busy_refusal_after_the_deadline_resolves_the_prompt_as_cancelled() ->
     assert result.final and result.resolution is not None
     assert result.resolution.status is PromptStatus.CANCELLED
     assert_counts_consistent(room)
+
+
+# -- identity ---------------------------------------------------------------------------------
+
+
+def test_a_prompt_whose_frames_were_all_uncertain_passes_on_presence_at_its_deadline() -> None:
+    room = make_room(Policy(max_frames=3, challenge_probability=0.0))
+    prompt = issue(room)
+    result = room.finish_uncertain(begin(room, prompt), "identity_uncertain", at(1))
+    assert (result.final, result.attempts_left, result.resolution) == (False, 2, None)
+
+    resolution = miss(room, prompt)
+
+    assert resolution is not None and resolution.status is PromptStatus.PASSED
+    assert room.track("alice").counts.passed == 1
+
+
+def test_an_uncertain_last_frame_passes_at_once() -> None:
+    room = make_room(Policy(max_frames=1, challenge_probability=0.0))
+    prompt = issue(room)
+    result = room.finish_uncertain(begin(room, prompt), "identity_uncertain", at(1))
+    assert result.final and result.resolution is not None
+    assert result.resolution.status is PromptStatus.PASSED
+
+
+def test_a_different_person_is_a_failed_frame_that_an_uncertain_one_cannot_excuse() -> None:
+    room = make_room(Policy(max_frames=2, challenge_probability=0.0))
+    prompt = issue(room)
+    first = room.finish_frame(begin(room, prompt), "different_person", False, at(1))
+    assert (first.final, first.attempts_left) == (False, 1)
+    last = room.finish_uncertain(begin(room, prompt, at(2)), "identity_uncertain", at(2))
+    assert last.resolution is not None and last.resolution.status is PromptStatus.FAILED
+    assert room.track("alice").last_status is PromptStatus.FAILED
