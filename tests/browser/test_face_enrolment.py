@@ -60,11 +60,15 @@ def facing_browsers(
     """A camera that always shows the enrolled face (the astronaut, as framed for enrolment)
     facing it, and one that shows someone else (Grace Hopper) the same way."""
     folder = tmp_path_factory.mktemp("facing")
-    videos = {
-        "same": write_y4m(folder / "same.y4m", synth.portrait_frame(synth.ASTRONAUT, 0.45)),
-        "other": write_y4m(folder / "other.y4m", synth.portrait_frame(synth.HOPPER, 0.45)),
+    faces = {"same": synth.ASTRONAUT, "other": synth.HOPPER}
+    browsers = {
+        name: launch(
+            playwright,
+            "face",
+            {"face": write_y4m(folder / f"{name}.y4m", synth.portrait_frame(face, 0.45))},
+        )
+        for name, face in faces.items()
     }
-    browsers = {name: launch(playwright, name, videos) for name in videos}  # type: ignore[arg-type]
     yield browsers
     for browser in browsers.values():
         browser.close()
