@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Playwright, expect
 from testkit import synth
 from testkit.api import Classroom, User
 from testkit.blocking import BlockingApi as Api
+from testkit.server import running_server
 from tests.browser.browsers import launch
 from tests.browser.driver import (
     PHONE,
@@ -41,6 +42,13 @@ def _enrolment_video(path: Path) -> Path:
     header = f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{FPS}:1 Ip A1:1 C420jpeg\n".encode()
     path.write_bytes(header + front * (4 * FPS) + turned * (4 * FPS))
     return path
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of this module's own, with an identity worker (the shared one has none)."""
+    with running_server(tmp_path_factory.mktemp("faces"), identity_workers=1) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
