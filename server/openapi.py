@@ -23,6 +23,13 @@ _REASONS = {
     415: "The body is not JSON.",
     422: "A field is invalid; `detail` and `errors` name it.",
     429: "Too many failed attempts; `Retry-After` says when to try again.",
+    503: "A part of the server is failing; the body names it.",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
@@ -82,7 +89,13 @@ def build_openapi(routes: Iterable[Any], *, version: str) -> dict[str, Any]:
         if _PARAM.search(route.path):
             codes.add(404)
         for code in sorted(codes):
-            entry["responses"][str(code)] = {"description": _REASONS[code], "content": problem}
+            answer: dict[str, Any] = {"description": _REASONS[code], "content": problem}
+            if code == 503 and op.response is not None:
+                # The same document as the success, saying which part is failing.
+                answer["content"] = entry["responses"][str(op.status)]["content"]
+            if code == 429:
+                answer["headers"] = _RETRY_AFTER
+            entry["responses"][str(code)] = answer
         paths.setdefault(route.path, {})[op.method.lower()] = entry
 
     return {

@@ -61,7 +61,15 @@ routes = [
         "anyone",
         public=True,
     ),
-    Route("/api/docs", docs_page, methods=["GET"]),
+    api(
+        "GET",
+        "/api/docs",
+        docs_page,
+        "This document as a page to read",
+        "anyone",
+        media_type="text/html",
+        public=True,
+    ),
     Route("/api/docs/apidocs.js", docs_script, methods=["GET"]),
     Route("/api/docs/apidocs.css", docs_style, methods=["GET"]),
 ]

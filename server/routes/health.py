@@ -7,7 +7,6 @@ import asyncio
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from server.api_route import api
 from server.metrics import metrics_endpoint
@@ -74,7 +73,15 @@ routes = [
         "anyone",
         response=HealthOut,
         public=True,
-        errors=[],
+        errors=[503],
     ),
-    Route("/metrics", metrics_endpoint, methods=["GET"]),
+    api(
+        "GET",
+        "/metrics",
+        metrics_endpoint,
+        "Prometheus metrics of this process (text exposition format)",
+        "anyone who can reach it (keep it off the public address: README, Monitoring)",
+        media_type="text/plain",
+        public=True,
+    ),
 ]

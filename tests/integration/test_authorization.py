@@ -31,7 +31,7 @@ from testkit.api import PASSWORD, Api, make_classroom
 from testkit.frames import face_jpeg
 from testkit.lessons import prompted
 from testkit.participants import Participant
-from testkit.server import database_url_for
+from testkit.server import database_url_for, running_server
 from testkit.timing import timeout
 
 CALLERS = ("anonymous", "student", "other_student", "tutor", "other_tutor", "admin")
@@ -188,6 +188,14 @@ async def _build(url: str) -> tuple[dict[str, str | None], dict[str, str]]:
         for p in participants:
             await p.close()
         await api.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of this module's own, with an identity worker: the face routes are in the
+    matrix (the shared server has identity switched off)."""
+    with running_server(tmp_path_factory.mktemp("matrix"), identity_workers=1) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
