@@ -124,7 +124,11 @@ def test_the_development_key_is_made_once_beside_the_database_for_its_owner_only
 
 
 def test_production_refuses_to_start_without_a_face_key() -> None:
-    strong = {"env": "production", "secret_key": "s" * 40}
+    strong = {
+        "env": "production",
+        "secret_key": "Zq3vV0m2r8kX1pN6tY4cW9bE7hJ5sL0aF2dG8uR3iO6yT1eQ",
+        "signing_key": "A" * 43,
+    }
     with pytest.raises(ValidationError, match="TL_FACE_KEY must be set"):
         Settings(**strong)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="TL_FACE_KEY must be base64"):

@@ -157,7 +157,7 @@ async def test_courses_made_before_identity_keep_it_off_after_the_migration(
     tmp_path: Path,
 ) -> None:
     from alembic import command
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from storage.migrate import _config
 
@@ -166,14 +166,21 @@ async def test_courses_made_before_identity_keep_it_off_after_the_migration(
         async with engine.begin() as conn:
             await conn.run_sync(lambda c: command.upgrade(_config(c), "b9f3b483d4df"))
         async with make_sessions(engine)() as session, session.begin():
-            tutor = User(email="t@x.example", name="T", role=Role.TUTOR, password_hash="-")
-            session.add(tutor)
-            await session.flush()
+            # The tables as that first schema had them (the models have grown since).
+            tutor_id = uuid.uuid4()
+            await session.execute(
+                text(
+                    "INSERT INTO users (id, email, name, role, password_hash, disabled, "
+                    "created_at, updated_at) VALUES (:id, 't@x.example', 'T', 'TUTOR', '-', 0, "
+                    ":at, :at)"
+                ),
+                {"id": tutor_id.hex, "at": utcnow().replace(tzinfo=None)},
+            )
             await session.execute(
                 Course.__table__.insert().values(
                     id=uuid.uuid4(),
                     title="Old",
-                    tutor_id=tutor.id,
+                    tutor_id=tutor_id,
                     policy={"deadline_s": 15},
                     created_at=utcnow(),
                     updated_at=utcnow(),

@@ -28,7 +28,7 @@ def test_check_on_a_new_host_with_the_defaults(tmp_path: Path) -> None:
     assert "no file yet; created and migrated at start" in out
     assert "ok      message queue: none" in out
     assert "ok      vision: mediapipe-" in out
-    assert "TL_SECRET_KEY: the development value" in out
+    assert "TL_SECRET_KEY: unset: with SQLite a random key is made beside the database" in out
     assert out.rstrip().endswith("ready to serve")
     assert not (tmp_path / "ops.db").exists()  # looked, created nothing
     assert "XNNPACK" not in done.stdout + done.stderr

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import socketio
 
+from testkit.server import SECRET_KEY
 from testkit.services import fresh_postgres, redis_available
 from testkit.timing import timeout
 from tests.ops.processes import run, serving
@@ -57,6 +58,8 @@ def test_json_logs_on_postgres_and_redis(tmp_path: Path) -> None:
     with fresh_postgres() as database_url:
         env = {
             "TL_DATABASE_URL": database_url,
+            # With a shared database every process signs tokens with the same secret.
+            "TL_SECRET_KEY": SECRET_KEY,
             "TL_MESSAGE_QUEUE_URL": redis_url,
             "TL_MESSAGE_QUEUE_CHANNEL": f"tl-test-{secrets.token_hex(4)}",
             "TL_LOG_FORMAT": "json",

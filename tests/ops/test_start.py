@@ -41,8 +41,19 @@ def test_a_plain_start_prints_one_line_per_part(tmp_path: Path) -> None:
     assert re.search(r"INFO vision\.pool vision: 1 workers ready in \d+ ms", text)
     assert "message queue: none" in text
     assert f"ready: open {url}/" in text
+    # A first start makes the keys the embedded default keeps beside its database, and says
+    # where (they must be backed up with it): one line for each.
+    made = [line for line in start if " key " in line and ("made" in line or "created" in line)]
+    assert len(made) == 3, text
     # Database, vision, message queue: nothing else before the address.
-    assert len(start) == 3, text
+    assert len(start) - len(made) == 3, text
+
+    # A second start finds the keys: one line per part, nothing more.
+    with serving(tmp_path) as (url, log):
+        pass
+    lines = log.read_text().splitlines()
+    again = lines[: next(i for i, line in enumerate(lines) if "ready: open" in line)]
+    assert len(again) == 3, "\n".join(lines)
 
 
 def test_native_noise_is_dropped_and_other_native_lines_are_logged(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,11 +27,19 @@ SEALED_TABLES: list[tuple[str, Table, set[str]]] = [
 ]
 
 
-def _other_value(value: Any, others: list[Any]) -> Any:
-    """A different value of the same column: another row's when there is one."""
+def _other_value(value: Any, others: list[Any], column: Any) -> Any:
+    """A different value of the same column: another row's when there is one; for a column
+    left empty (a nullable column added later, say), a value of its type."""
     for other in others:
         if other is not None and other != value:
             return other
+    if value is None:
+        kind = column.type.python_type
+        made = {str: "tampered", float: 0.5, int: 1, bool: True}.get(kind)
+        if made is not None:
+            return made
+        if kind is datetime:
+            return datetime(2026, 1, 1, tzinfo=UTC)
     if isinstance(value, bool):
         return not value
     if isinstance(value, enum.Enum):
@@ -72,7 +80,7 @@ async def test_changing_any_field_of_any_sealed_record_is_named(
                     (await s.scalars(select(column).where(table.c.id != record_id))).all()
                 )
             async with sessions() as s, s.begin():
-                changed = _other_value(original, others)
+                changed = _other_value(original, others, column)
                 await s.execute(
                     update(table).where(table.c.id == record_id).values({column: changed})
                 )

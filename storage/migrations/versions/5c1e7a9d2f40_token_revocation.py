@@ -23,10 +23,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("token_version", sa.Integer(), server_default=sa.text("0"), nullable=False)
-        )
+    # A plain ADD COLUMN (SQLite takes it with its default): a batch operation would copy the
+    # users table, and dropping the old one fails while courses and enrolments point at it.
+    op.add_column(
+        "users",
+        sa.Column("token_version", sa.Integer(), server_default=sa.text("0"), nullable=False),
+    )
     op.create_table(
         "revoked_tokens",
         sa.Column("token_id", sa.String(length=64), nullable=False),
