@@ -131,7 +131,18 @@ class Frames:
         return True
 
     async def capture(self, sid: str, data: Any) -> dict[str, Any]:
-        """Judge one frame sent for a prompt; returns the ack."""
+        """Judge one frame sent for a prompt; returns the ack. Counted in flight from the
+        moment it arrives (a draining process waits for its answer, whatever it waits on)."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._capture(sid, data)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _capture(self, sid: str, data: Any) -> dict[str, Any]:
         # A frame sent just before the socket closed may be handled just after its disconnect:
         # it came over an authenticated connection, so it is still judged and recorded.
         conn = self._connections.get_or_just_left(sid)
@@ -165,14 +176,7 @@ class Frames:
         if isinstance(ticket, Refusal):
             conn.charge()
             return refusal_reply(frame.prompt_id, ticket)
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            return await self._judge(live, conn, ticket, frame.image)
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+        return await self._judge(live, conn, ticket, frame.image)
 
     def _bad_payload(
         self, live: LiveLesson, conn: Connection, echo_id: str | None, exc: PayloadError
@@ -306,10 +310,13 @@ class Frames:
         if not self._faces.enabled or verdict.box is None:
             judged.identity_fields = {"identity": IdentityStatus.NOT_ENROLLED.value}
             return judged
-        # Read afresh for each comparison: an enrolment approved, or withdrawn, during the
-        # lesson counts from the next check (a withdrawn template is never used again).
-        enrolled = await self._faces.enrolled(uuid.UUID(ticket.student_id))
-        live.enrolled[ticket.student_id] = enrolled
+        enrolled = live.enrolled.get(ticket.student_id)
+        if enrolled is None or enrolled.state is not None:
+            # Read afresh for each comparison of an enrolled student: an enrolment approved,
+            # or withdrawn, during the lesson counts from the next check (a withdrawn template
+            # is never used again). One who never enrolled is read again when they rejoin.
+            enrolled = await self._faces.enrolled(uuid.UUID(ticket.student_id))
+            live.enrolled[ticket.student_id] = enrolled
         if not enrolled.comparable:
             judged.identity_fields = {"identity": IdentityStatus.NOT_ENROLLED.value}
             return judged

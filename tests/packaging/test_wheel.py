@@ -16,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import tomllib
 import venv
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +29,10 @@ from testkit.timing import timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "web_client" / "node_modules" / "socket.io-client" / "dist"
-# What a wheel is built from: the project's files, not the tests or the benchmarks.
-SOURCES = ["pyproject.toml", "README.md", "server", "realtime", "vision", "storage", "web_client"]
+# What a wheel is built from: the project's files (the packages pyproject.toml ships), not the
+# tests or the benchmarks.
+_SHIPPED = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+SOURCES = ["pyproject.toml", "README.md", *(p.rstrip("*") for p in _SHIPPED["find"]["include"])]
 
 
 def _copy_sources(dest: Path) -> None:
