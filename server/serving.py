@@ -48,6 +48,11 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
     )
 
 
+# After SIGTERM, how long frames already sent have to reach the server before it counts the
+# frames being judged.
+DRAIN_GRACE_S = 0.5
+
+
 class DrainingServer(uvicorn.Server):
     """uvicorn's server, draining before it stops. Overrides uvicorn's ``handle_exit`` and
     ``serve``, which are not a documented API: docs/library-internals.md."""
@@ -93,6 +98,9 @@ class DrainingServer(uvicorn.Server):
     async def _drain(self, sig: int, frame: FrameType | None) -> None:
         self._hub.begin_drain()
         logger.info("draining: no new connections; waiting for frames being judged")
+        # Frames sent just before the signal may still be on the wire or in the transport's
+        # queue, not yet counted as being judged: give them a moment to arrive.
+        await asyncio.sleep(min(DRAIN_GRACE_S, self._drain_timeout_s))
         if await self._hub.drained(self._drain_timeout_s):
             logger.info("drained; shutting down")
         else:
