@@ -12,6 +12,7 @@ operation                 what this process does                            answ
                                                                             connected students
 ``end``                   ends its part of the lesson (prompts, sockets)    whether it held it
 ``disconnect_user``       closes the user's sockets here                    how many
+``enrolment_changed``     forgets the student's enrolment it read           0
 ``rights_changed``        re-checks the sockets of the user or course here  how many it closed
                           (``realtime.rights``) and closes those no longer
                           allowed
@@ -94,6 +95,7 @@ class LessonControl:
             "end": self._end_here,
             "disconnect_user": self._disconnect_here,
             "rights_changed": self._recheck_here,
+            "enrolment_changed": self._forget_enrolment_here,
         }
 
     async def on_bus(self, op: str, payload: dict[str, Any]) -> Any:
@@ -218,6 +220,16 @@ class LessonControl:
             },
         )
         return sum(a for a in answers if isinstance(a, int))
+
+    async def enrolment_changed(self, student_id: uuid.UUID) -> None:
+        """A student's face enrolment was made, decided or erased: every process reads it
+        afresh at their next comparison."""
+        await self._bus.ask("enrolment_changed", {"student_id": str(student_id)})
+
+    async def _forget_enrolment_here(self, payload: dict[str, Any]) -> int:
+        for live in self._lessons:
+            live.enrolled.pop(payload["student_id"], None)
+        return 0
 
     async def disconnect_user(self, user_id: uuid.UUID) -> int:
         """Close every connection of a user (disabled or deleted), on every process."""

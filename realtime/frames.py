@@ -314,7 +314,8 @@ class Frames:
         if enrolled is None or enrolled.state is not None:
             # Read afresh for each comparison of an enrolled student: an enrolment approved,
             # or withdrawn, during the lesson counts from the next check (a withdrawn template
-            # is never used again). One who never enrolled is read again when they rejoin.
+            # is never used again). One who had not enrolled is read again once an enrolment
+            # of theirs changes (LessonControl.enrolment_changed).
             enrolled = await self._faces.enrolled(uuid.UUID(ticket.student_id))
             live.enrolled[ticket.student_id] = enrolled
         if not enrolled.comparable:

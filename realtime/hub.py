@@ -300,6 +300,11 @@ class LessonHub:
         """A tutor's ``end_lesson`` event, checked against their current right."""
         return await self.parts.control.end_by(sid)
 
+    async def enrolment_changed(self, student_id: uuid.UUID) -> None:
+        """A face enrolment was made, decided or erased (``server.routes.faces``)."""
+        if self._parts is not None:
+            await self._parts.control.enrolment_changed(student_id)
+
     async def disconnect_user(self, user_id: uuid.UUID) -> int:
         """Close every connection of a user (disabled or deleted), on every process."""
         return await self.parts.control.disconnect_user(user_id)

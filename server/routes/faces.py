@@ -51,6 +51,7 @@ async def put_face(request: Request) -> JSONResponse:
         await _student(s, student_id)
         await faces.replace_template(s, template=template)
         await _audit(s, admin, "face.enrol", student_id, template)
+    await _changed(request, student_id)
     return JSONResponse(face_out(template))
 
 
@@ -142,6 +143,7 @@ async def exempt(request: Request) -> JSONResponse:
         await _student(s, student_id)
         await faces.replace_template(s, template=template)
         await _audit(s, admin, "face.exempt", student_id, template, reason=body.reason)
+    await _changed(request, student_id)
     return JSONResponse(face_out(template))
 
 
@@ -151,6 +153,7 @@ async def delete_face(request: Request) -> Response:
     async with resources_of(request).sessions() as s, s.begin():
         await _student(s, student_id)
         await _erase(s, admin, student_id)
+    await _changed(request, student_id)
     return Response(status_code=204)
 
 
@@ -159,6 +162,7 @@ async def delete_my_face(request: Request) -> Response:
     student = await require(request, Role.STUDENT)
     async with resources_of(request).sessions() as s, s.begin():
         await _erase(s, student, student.id)
+    await _changed(request, student.id)
     return Response(status_code=204)
 
 
@@ -199,7 +203,13 @@ async def _decide(request: Request, state: TemplateState, reason: str | None) ->
         await s.flush()
         action = "face.approve" if state is TemplateState.APPROVED else "face.reject"
         await _audit(s, caller, action, student_id, template, reason=reason)
+    await _changed(request, student_id)
     return JSONResponse(face_out(template))
+
+
+async def _changed(request: Request, student_id: uuid.UUID) -> None:
+    """Live lessons read the student's enrolment afresh at their next comparison."""
+    await resources_of(request).hub.enrolment_changed(student_id)
 
 
 async def _erase(s: AsyncSession, actor: User, student_id: uuid.UUID) -> None:
