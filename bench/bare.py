@@ -7,15 +7,21 @@ server's vision pool does), with nothing else: no sockets, no database, no event
   (``mp.solutions.face_detection``), so the yardstick does not move when ``vision/`` changes;
 - ``judge``: the project's whole ``vision.judge_frame`` as it stands (hash, size checks, decode,
   light and sharpness, its detection passes, the rules).
+
+`frames_per_second_in_processes` runs the same loop in worker processes instead of threads (one
+thread each, started together), as the server's default vision pool does: no interpreter lock
+shared between the workers.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
+import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +40,15 @@ class Throughput:
 
 
 def frames_per_second(
-    frames: Sequence[bytes], *, threads: int, seconds: float, kind: str = "bare"
+    frames: Sequence[bytes],
+    *,
+    threads: int,
+    seconds: float,
+    kind: str = "bare",
+    ready_hook: Callable[[], None] | None = None,
 ) -> Throughput:
-    """Run for ``seconds``; this process must be otherwise idle (its CPU time is counted)."""
+    """Run for ``seconds``; this process must be otherwise idle (its CPU time is counted).
+    ``ready_hook`` is called once every thread has warmed up, before the clock starts."""
     import mediapipe as mp
 
     from vision import Challenge, FaceDetector, ImageLimits, judge_frame
@@ -77,6 +89,8 @@ def frames_per_second(
     for thread in pool:
         thread.start()
     ready.wait()
+    if ready_hook is not None:
+        ready_hook()
     started, cpu = time.perf_counter(), time.process_time()
     time.sleep(seconds)
     stop.set()
@@ -85,3 +99,32 @@ def frames_per_second(
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     done = sum(counts)
     return Throughput(done / elapsed, cpu * 1000 / max(1, done))
+
+
+_barrier: Any = None
+
+
+def _init(barrier: Any) -> None:
+    global _barrier
+    _barrier = barrier
+
+
+def _one_process(frames: Sequence[bytes], seconds: float, kind: str) -> Throughput:
+    return frames_per_second(
+        frames, threads=1, seconds=seconds, kind=kind, ready_hook=lambda: _barrier.wait(120)
+    )
+
+
+def frames_per_second_in_processes(
+    frames: Sequence[bytes], *, processes: int, seconds: float, kind: str = "judge"
+) -> Throughput:
+    """`frames_per_second` on one thread in each of ``processes`` processes, their clocks
+    started together (after every one has warmed up); frames per second summed."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    with concurrent.futures.ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_init, initargs=(barrier,)
+    ) as pool:
+        jobs = [pool.submit(_one_process, frames, seconds, kind) for _ in range(processes)]
+        runs = [job.result() for job in jobs]
+    return Throughput(sum(r.per_s for r in runs), sum(r.cpu_ms for r in runs) / len(runs))

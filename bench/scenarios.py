@@ -304,6 +304,7 @@ def capacity(
     workers = opts.vision_workers
     bare_runs = {t: bare.frames_per_second(frames, threads=t, seconds=bare_s) for t in {1, workers}}
     judge = bare.frames_per_second(frames, threads=workers, seconds=bare_s, kind="judge")
+    judge_procs = bare.frames_per_second_in_processes(frames, processes=workers, seconds=bare_s)
     print()
     print(
         table(
@@ -334,7 +335,8 @@ def capacity(
             for t, run in sorted(bare_runs.items())
         )
         + f"; vision.judge_frame on {workers} threads {judge.per_s:.0f}/s "
-        f"({judge.cpu_ms:.1f} CPU ms/frame)"
+        f"({judge.cpu_ms:.1f} CPU ms/frame), in {workers} processes {judge_procs.per_s:.0f}/s "
+        f"({judge_procs.cpu_ms:.1f} CPU ms/frame)"
     )
     if best is None:
         print(f"capacity: no step held p99 capture->tutor <= {limit_ms:.0f} ms")
@@ -349,6 +351,11 @@ def capacity(
         f"(efficiency {yardstick.cpu_ms / cpu_ms_per_frame(phase):.2f}); "
         f"server CPU {phase.server.cpu_percent:.0f} % (event loop {phase.server.loop_percent:.0f} "
         f"%), clients CPU {phase.clients.cpu_percent:.0f} % (200 % = both cores)"
+    )
+    own = max(judge.per_s, judge_procs.per_s)
+    print(
+        f"end to end: {fps / own:.2f} x the project's own judge_frame on the same cores "
+        f"({own:.0f}/s, the faster of threads and processes)"
     )
 
 

@@ -142,9 +142,13 @@ def server_env(**settings: str | None) -> dict[str, str]:
 
 
 def cpu_seconds(pid: int, *, main_thread: bool = False) -> float:
-    """User + system CPU time of a process, all its threads (or its main thread), so far."""
-    with open(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat") as f:
-        fields = f.read().rpartition(")")[2].split()
+    """User + system CPU time of a process, all its threads (or its main thread), so far; 0 for
+    a process that has ended (a worker replaced during the window)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
@@ -156,15 +160,31 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-class Usage:
-    """CPU % (100 = one core) and RSS of a group of processes over a window.
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (a server's vision and identity workers)."""
+    found: list[int] = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return found
+    for child in children:
+        found += [child, *descendants(child)]
+    return found
 
-    ``loop_percent`` is the busiest main thread's share: in the server, the event loop (vision,
-    MediaPipe and aiosqlite work on other threads), which can use at most one core.
+
+class Usage:
+    """CPU % (100 = one core) and RSS of a group of processes and the processes they started
+    (a server's worker processes), over a window.
+
+    ``loop_percent`` is the busiest main thread's share among the group's own processes: in the
+    server, the event loop (vision, identity and aiosqlite work on other threads or processes),
+    which can use at most one core.
     """
 
     def __init__(self, pids: Sequence[int]) -> None:
-        self.pids = list(pids)
+        self.roots = list(pids)
+        self.pids = [*self.roots, *(c for pid in self.roots for c in descendants(pid))]
         self._start_cpu = 0.0
         self._start_loop: list[float] = []
         self._start = 0.0
@@ -177,7 +197,7 @@ class Usage:
         return sum(cpu_seconds(pid) for pid in self.pids)
 
     def _loops(self) -> list[float]:
-        return [cpu_seconds(pid, main_thread=True) for pid in self.pids]
+        return [cpu_seconds(pid, main_thread=True) for pid in self.roots]
 
     def rss(self) -> int:
         return sum(rss_bytes(pid) for pid in self.pids)

@@ -1,4 +1,4 @@
-"""What runs inside each identity worker process: the model, loaded once, and the two jobs.
+"""What runs inside each identity worker process: the model, loaded once, and its one job.
 
 Imports nothing of the server (no MediaPipe, no database): a worker holds dlib, its two models and
 OpenCV's decoder, some 150 MB.
@@ -6,9 +6,6 @@ OpenCV's decoder, some 150 MB.
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
 from typing import Any
 
 import cv2
@@ -17,33 +14,18 @@ from numpy.typing import NDArray
 
 from identity.description import Box, Description
 
-logger = logging.getLogger(__name__)
-
 _FLAGS = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
 _describer: Any = None
 """The `identity.model.FaceDescriber` of this process (dlib is imported here only)."""
-_barrier: Any = None
 
 
-def init(barrier: Any) -> None:
-    """Process initializer: load the models and run them once, so the first request is fast."""
-    global _describer, _barrier
+def init() -> None:
+    """Worker setup: load the models and run them once, so the first request is fast."""
+    global _describer
     from identity.model import FaceDescriber
 
-    _barrier = barrier
     _describer = FaceDescriber()
     _describer.describe(_warm_frame(), (0.25, 0.25, 0.5, 0.5))
-
-
-def warm(timeout_s: float) -> int:
-    """One warm-up job per worker: each waits for the others, so every process has started and
-    loaded its models before the pool says it is ready. Returns the worker's pid."""
-    if _barrier is not None:
-        try:
-            _barrier.wait(timeout_s)
-        except threading.BrokenBarrierError:
-            logger.warning("identity worker %d warmed up without its peers", os.getpid())
-    return os.getpid()
 
 
 def describe(image: bytes | NDArray[np.uint8], box: Box) -> Description:
@@ -61,10 +43,6 @@ def describe(image: bytes | NDArray[np.uint8], box: Box) -> Description:
         rgb = image
     description: Description = _describer.describe(rgb, box)
     return description
-
-
-def pid() -> int:
-    return os.getpid()
 
 
 def _warm_frame() -> NDArray[np.uint8]:

@@ -64,7 +64,7 @@ class Judged:
 
 
 class FrameJudge(Protocol):
-    """What frames need of vision (``vision.VisionPool``)."""
+    """What frames need of vision (``vision.Vision``)."""
 
     @property
     def limits(self) -> ImageLimits: ...

@@ -52,7 +52,7 @@ from realtime.tasks import TaskSet
 from storage import repositories as repo
 from storage.batch import GroupCommit
 from storage.db import Sessions
-from vision import VisionPool
+from vision import Vision
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class LessonHub:
         self,
         *,
         sessions: Sessions,
-        vision: VisionPool,
+        vision: Vision,
         tokens: TokenDecoder,
         events: HubEvents | None = None,
         process_id: str = "local",
@@ -244,7 +244,7 @@ class LessonHub:
         return self.parts.sessions
 
     @property
-    def vision(self) -> VisionPool:
+    def vision(self) -> Vision:
         return self.parts.vision
 
     # -- what the namespaces call -------------------------------------------------------------
@@ -329,7 +329,7 @@ class _Parts:
     """What :meth:`LessonHub.start` built, for as long as the hub runs."""
 
     sessions: Sessions
-    vision: VisionPool
+    vision: Vision
     commits: GroupCommit
     outbox: Outbox
     lessons: LiveLessons

@@ -56,7 +56,7 @@ from server.token_secret import check_for_serving, token_secret
 from storage.db import make_engine, make_sessions
 from storage.errors import SchemaOutOfDate
 from storage.migrate import current_revision, is_current, upgrade
-from vision import ImageLimits, Thresholds, VisionPool
+from vision import ImageLimits, Thresholds, Vision, VisionPool, VisionProcesses
 
 logger = logging.getLogger(__name__)
 
@@ -83,20 +83,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         engine = make_engine(settings.database_url)
         sessions = make_sessions(engine)
-        vision = VisionPool(
-            workers=settings.vision_workers,
-            max_pending=settings.vision_max_pending,
-            limits=ImageLimits(
-                max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
-            ),
-            min_confidence=settings.min_face_confidence,
-            thresholds=Thresholds(
-                looking_away_yaw=settings.vision_looking_away_yaw_deg,
-                looking_away_pitch=settings.vision_looking_away_pitch_deg,
-                challenge_yaw=settings.vision_challenge_yaw_deg,
-            ),
-            scan=settings.vision_side_scan,
-        )
+        vision = _vision(settings)
         identity = (
             IdentityPool(
                 workers=settings.identity_workers, max_pending=settings.identity_max_pending
@@ -225,7 +212,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             if registry is not None:
                 await registry.stop()
             # close() waits for frames being judged: not on the event loop.
-            await asyncio.to_thread(vision.close)
+            await vision.shutdown()
             if identity is not None:
                 await identity.close()
             await engine.dispose()
@@ -276,3 +263,22 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
     app.add_middleware(RequestIdMiddleware)
     # No on_startup/on_shutdown here: Starlette's lifespan must run.
     return LimitedASGIApp(sio, app, max_bytes=settings.max_socket_message_bytes)
+
+
+def _vision(settings: Settings) -> Vision:
+    """The vision pool: worker processes by default, threads of this process when asked."""
+    pool = VisionProcesses if settings.vision_processes else VisionPool
+    return pool(
+        workers=settings.vision_workers,
+        max_pending=settings.vision_max_pending,
+        limits=ImageLimits(
+            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+        ),
+        min_confidence=settings.min_face_confidence,
+        thresholds=Thresholds(
+            looking_away_yaw=settings.vision_looking_away_yaw_deg,
+            looking_away_pitch=settings.vision_looking_away_pitch_deg,
+            challenge_yaw=settings.vision_challenge_yaw_deg,
+        ),
+        scan=settings.vision_side_scan,
+    )

@@ -15,7 +15,7 @@ from server.login_limits import FailureLimiter
 from server.security import TokenCodec
 from server.settings import Settings
 from storage.db import Sessions
-from vision import VisionPool
+from vision import Vision
 
 if TYPE_CHECKING:
     from realtime.hub import LessonHub
@@ -27,7 +27,7 @@ class Resources:
     engine: AsyncEngine
     sessions: Sessions
     tokens: TokenCodec
-    vision: VisionPool
+    vision: Vision
     hub: LessonHub
     account_logins: FailureLimiter
     address_logins: FailureLimiter

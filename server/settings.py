@@ -46,6 +46,10 @@ class Settings(BaseSettings):
 
     token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
     vision_workers: int = Field(default=2, ge=1, le=64)
+    # Frames are judged in worker processes, so MediaPipe's Python parts never hold the event
+    # loop's interpreter lock; false judges them on threads of the server (less memory, and the
+    # loop shares the lock with vision: bench/RESULTS.md, "Performance II").
+    vision_processes: bool = True
     # Frames judged or waiting at once, beyond which captures are answered `rate_limited`.
     vision_max_pending: int = Field(default=16, ge=1, le=10_000)
     max_image_bytes: int = Field(default=2_000_000, ge=10_000, le=50_000_000)

@@ -1,6 +1,8 @@
 """Bytes in, verdict out: is one student, and only one, in front of the camera, facing it?
 
-`VisionPool.judge` is the entry point for the server; `judge_frame` is the same check, synchronous.
+`Vision.judge` is the entry point for the server, given by `VisionProcesses` (worker processes,
+the default) or `VisionPool` (threads of the server); `judge_frame` is the same check,
+synchronous.
 """
 
 from vision.detector import DETECTOR_VERSION, Detection, Face, FaceDetector
@@ -9,7 +11,9 @@ from vision.images import ImageLimits, decode_image
 from vision.judge import judge_frame
 from vision.pool import VisionPool
 from vision.pose import HeadPose, head_pose
+from vision.processes import VisionProcesses, WorkerLost
 from vision.rules import DEFAULT_THRESHOLDS, Thresholds
+from vision.service import Vision
 from vision.verdict import Challenge, Outcome, Verdict
 
 __all__ = [
@@ -27,8 +31,11 @@ __all__ = [
     "PoolSaturated",
     "Thresholds",
     "Verdict",
+    "Vision",
     "VisionError",
     "VisionPool",
+    "VisionProcesses",
+    "WorkerLost",
     "decode_image",
     "head_pose",
     "judge_frame",

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+from offload import Slots, SlotsClosed, SlotsFull
 from vision.detector import FaceDetector
 from vision.errors import PoolClosed, PoolSaturated
 from vision.images import ImageLimits
@@ -51,12 +52,8 @@ class VisionPool:
         model beside the student's face on every frame that has one (see `vision.detector`)."""
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
-        if max_pending is None:
-            max_pending = workers * 4
-        if max_pending < 1:
-            raise ValueError(f"max_pending must be at least 1, not {max_pending}")
         self._workers = workers
-        self._max_pending = max_pending
+        self._slots = Slots(workers * 4 if max_pending is None else max_pending)
         self._limits = limits
         self._min_confidence = min_confidence
         self._scan = scan
@@ -65,8 +62,6 @@ class VisionPool:
             max_workers=workers, thread_name_prefix="vision"
         )
         self._lock = threading.Lock()
-        self._in_flight = 0
-        self._closed = False
         self._local = threading.local()
         self._detectors: list[FaceDetector] = []
 
@@ -80,20 +75,20 @@ class VisionPool:
 
     @property
     def max_pending(self) -> int:
-        return self._max_pending
+        return self._slots.limit
 
     @property
     def pending(self) -> int:
         """Frames running or queued."""
-        return self._in_flight
+        return self._slots.taken
 
     def alive(self) -> bool:
-        return not self._closed
+        return not self._slots.closed
 
     def stats(self) -> dict[str, int]:
         return {
-            "in_flight": self._in_flight,
-            "max_pending": self._max_pending,
+            "in_flight": self.pending,
+            "max_pending": self.max_pending,
             "workers": self._workers,
         }
 
@@ -103,28 +98,26 @@ class VisionPool:
         Raises `PoolSaturated` at once when ``max_pending`` frames are already in flight, and
         `PoolClosed` after `close`.
         """
-        with self._lock:
-            if self._closed:
-                raise PoolClosed("the vision pool is closed")
-            if self._in_flight >= self._max_pending:
-                raise PoolSaturated(
-                    f"{self._in_flight} frames in flight, limit {self._max_pending}"
-                )
-            self._in_flight += 1
+        try:
+            self._slots.take()
+        except SlotsFull as exc:
+            raise PoolSaturated(str(exc)) from None
+        except SlotsClosed:
+            raise PoolClosed("the vision pool is closed") from None
         # Submitting directly, rather than through loop.run_in_executor, gives us the
         # concurrent future: its done-callback frees the slot when the work itself ends, even
         # if the caller was cancelled while the frame was still running.
         try:
             future = self._executor.submit(self._run, data, challenge)
         except RuntimeError:  # closed between the check above and the submit
-            self._release()
+            self._slots.free()
             raise PoolClosed("the vision pool is closed") from None
-        future.add_done_callback(self._release)
+        future.add_done_callback(self._slots.free)
         return await asyncio.wrap_future(future)
 
     async def warm_up(self) -> None:
         """Load a detector on every worker and run it once, so the first real frame is not slow."""
-        if self._closed:
+        if self._slots.closed:
             raise PoolClosed("the vision pool is closed")
         started = time.perf_counter()
         # Each warm-up job waits for the others, so no thread can take two of them and every
@@ -151,10 +144,8 @@ class VisionPool:
         Blocks for as long as the frames in flight take (milliseconds each); from a running event
         loop, ``await asyncio.to_thread(pool.close)`` keeps the loop free meanwhile.
         """
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
+        if not self._slots.close():
+            return
         self._executor.shutdown(wait=True)
         # Worker threads have exited, so no detector is in use any more.
         with self._lock:
@@ -162,6 +153,10 @@ class VisionPool:
         for detector in detectors:
             detector.close()
         logger.info("vision pool closed (%d detectors)", len(detectors))
+
+    async def shutdown(self) -> None:
+        """`close` on a thread of its own, keeping the event loop free meanwhile."""
+        await asyncio.to_thread(self.close)
 
     def _run(self, data: bytes, challenge: Challenge) -> Verdict:
         return self._judge_fn(data, challenge, self._detector(), self._limits)
@@ -175,7 +170,3 @@ class VisionPool:
             with self._lock:
                 self._detectors.append(detector)
         return detector
-
-    def _release(self, _future: object = None) -> None:
-        with self._lock:
-            self._in_flight -= 1

@@ -26,7 +26,10 @@ WORKERS = 2
 @pytest.fixture
 def small_pool(tmp_path: Path) -> Iterator[str]:
     """A server whose pool takes two frames at once: a slot lost to a fault would show."""
-    with running_server(tmp_path, vision_workers=WORKERS, vision_max_pending=WORKERS) as url:
+    # Threads of the server, so that the test can reach the detectors and break one.
+    with running_server(
+        tmp_path, vision_workers=WORKERS, vision_max_pending=WORKERS, vision_processes=False
+    ) as url:
         yield url
 
 

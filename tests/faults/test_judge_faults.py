@@ -21,7 +21,8 @@ from testkit.server import app_for, running_server
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[str]:
-    with running_server(tmp_path) as url:
+    # Threads of the server, so that the test can reach the judge and break it.
+    with running_server(tmp_path, vision_processes=False) as url:
         yield url
 
 

@@ -1,0 +1,112 @@
+"""The vision pool in worker processes: the server process keeps only I/O.
+
+`VisionPool` judges frames on threads of the server, where MediaPipe's Python parts, the numpy
+around them and the event loop take turns at one interpreter lock: under load the loop waits
+behind vision, and vision behind the loop. Here each worker is a process of its own
+(`offload.WarmProcesses`); a frame travels to it as its bytes (some 30 KB) and comes back as a
+`Verdict`. The interface is `VisionPool`'s, so the server takes either (``TL_VISION_PROCESSES``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from offload import SlotsClosed, SlotsFull, WarmProcesses, WorkerDied
+from vision import _worker
+from vision.errors import PoolClosed, PoolSaturated, VisionError
+from vision.images import ImageLimits
+from vision.rules import DEFAULT_THRESHOLDS, Thresholds
+from vision.verdict import Challenge, Verdict
+
+__all__ = ["VisionProcesses", "WorkerLost"]
+
+logger = logging.getLogger(__name__)
+
+
+class WorkerLost(VisionError):
+    """The worker process died on this frame, and again on the retry."""
+
+
+class VisionProcesses:
+    """Judge frames on ``workers`` processes; at most ``max_pending`` frames in flight."""
+
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        max_pending: int | None = None,
+        limits: ImageLimits | None = None,
+        min_confidence: float = 0.5,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        scan: bool = True,
+    ) -> None:
+        self._limits = limits or ImageLimits()
+        self._processes = WarmProcesses(
+            "vision",
+            workers=workers,
+            max_pending=workers * 4 if max_pending is None else max_pending,
+            setup=_worker.init,
+            args=(min_confidence, scan, self._limits, thresholds),
+            log=logger,
+        )
+
+    @property
+    def limits(self) -> ImageLimits:
+        return self._limits
+
+    @property
+    def workers(self) -> int:
+        return self._processes.workers
+
+    @property
+    def max_pending(self) -> int:
+        return self._processes.slots.limit
+
+    @property
+    def pending(self) -> int:
+        """Frames running or queued."""
+        return self._processes.slots.taken
+
+    @property
+    def replacements(self) -> int:
+        return self._processes.replacements
+
+    def alive(self) -> bool:
+        return not self._processes.slots.closed
+
+    def pids(self) -> list[int]:
+        return self._processes.pids()
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "in_flight": self.pending,
+            "max_pending": self.max_pending,
+            "workers": self.workers,
+            "replacements": self.replacements,
+        }
+
+    async def warm_up(self) -> None:
+        """Start every worker process, each with its detector loaded and run once."""
+        try:
+            await self._processes.start()
+        except SlotsClosed:
+            raise PoolClosed("the vision pool is closed") from None
+
+    async def judge(self, data: bytes, challenge: Challenge) -> Verdict:
+        """Judge one frame in a worker process.
+
+        Raises `PoolSaturated` at once when ``max_pending`` frames are already in flight,
+        `PoolClosed` after `close`, and `WorkerLost` when the frame killed its worker twice.
+        """
+        try:
+            return await self._processes.run(_worker.judge, data, challenge)
+        except SlotsFull as exc:
+            raise PoolSaturated(str(exc)) from None
+        except SlotsClosed:
+            raise PoolClosed("the vision pool is closed") from None
+        except WorkerDied as exc:
+            raise WorkerLost(str(exc)) from None
+
+    async def shutdown(self) -> None:
+        """Refuse new frames, let those in flight finish, stop the workers. Idempotent."""
+        await self._processes.close()
