@@ -21,7 +21,15 @@ from pathlib import Path
 from bench import bare
 from bench.classes import SECRET_KEY, Admin, Member, School, migrate, policy, seed_school
 from bench.clients import Clients, Connected
-from bench.servers import ROOT, ServerProcess, Usage, Variant, server_env
+from bench.servers import (
+    ROOT,
+    ServerProcess,
+    Usage,
+    Variant,
+    lag_quantile_ms,
+    loop_lag_buckets,
+    server_env,
+)
 from bench.stats import Window, mib, quantile, spread, table, window
 from bench.workers import Behaviour, Report, Seat
 
@@ -179,6 +187,8 @@ class Phase:
     server: Usage
     clients: Usage
     reports: list[Report]
+    loop_lag_p99_ms: float = float("nan")
+    """The worst server's event-loop lag p99 over the window (a bucket bound of its metrics)."""
 
 
 def run_phase(
@@ -201,6 +211,7 @@ def run_phase(
     clients.reset()
     tutors, students = clients.connect(tutor_seats, student_seats)
     bench.hold(warmup_s)
+    lag_before = [loop_lag_buckets(s.url) for s in bench.servers]
     server.start()
     client.start()
     start = time.monotonic()
@@ -208,6 +219,8 @@ def run_phase(
     end_at = time.monotonic()
     server.stop()
     client.stop()
+    lag_after = [loop_lag_buckets(s.url) for s in bench.servers]
+    lag = max(lag_quantile_ms(a, b) for a, b in zip(lag_before, lag_after, strict=True))
     bench.hold(min(2.0, measure_s / 2))  # answers to captures sent at the end of the window
     reports = clients.collect()
     bench.check_alive()
@@ -216,7 +229,7 @@ def run_phase(
             bench.admin.end_lesson(lesson_id)
         clients.close()
     result = window(reports, start, end_at, group)
-    return Phase(tutors, students, result, server, client, reports)
+    return Phase(tutors, students, result, server, client, reports, lag)
 
 
 def cpu_ms_per_frame(phase: Phase) -> float:
@@ -274,6 +287,7 @@ def capacity(
                     spread(w.tutor_ms),
                     f"{phase.server.cpu_percent:.0f}",
                     f"{phase.server.loop_percent:.0f}",
+                    f"{phase.loop_lag_p99_ms:.0f}",
                     f"{cpu_ms_per_frame(phase):.1f}",
                     mib(phase.server.rss_peak),
                     f"{phase.clients.cpu_percent:.0f}",
@@ -317,6 +331,7 @@ def capacity(
                 "capture->tutor ms p50/95/99/max",
                 "srv CPU%",
                 "loop CPU%",
+                "loop lag p99 ms",
                 "CPU ms/frame",
                 "srv RSS",
                 "cli CPU%",
@@ -355,7 +370,8 @@ def capacity(
     own = max(judge.per_s, judge_procs.per_s)
     print(
         f"end to end: {fps / own:.2f} x the project's own judge_frame on the same cores "
-        f"({own:.0f}/s, the faster of threads and processes)"
+        f"({own:.0f}/s, the faster of threads and processes); event-loop lag p99 at that step "
+        f"<= {phase.loop_lag_p99_ms:.0f} ms"
     )
 
 
@@ -621,6 +637,7 @@ def steady(
                 "capture->tutor ms p50/95/99/max",
                 "srv CPU%",
                 "loop CPU%",
+                "loop lag p99 ms",
                 "srv RSS",
                 "cli CPU%",
                 "cli lag p99",
@@ -638,6 +655,7 @@ def steady(
                     spread(w.tutor_ms),
                     f"{phase.server.cpu_percent:.0f}",
                     f"{phase.server.loop_percent:.0f}",
+                    f"{phase.loop_lag_p99_ms:.0f}",
                     mib(phase.server.rss_peak),
                     f"{phase.clients.cpu_percent:.0f}",
                     f"{quantile(w.client_lag_ms, 0.99):.0f}",

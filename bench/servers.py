@@ -284,3 +284,33 @@ def temporary_redis() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+LAG_METRIC = "trust_lesson_event_loop_lag_seconds_bucket"
+
+
+def loop_lag_buckets(url: str) -> dict[float, float]:
+    """The server's event-loop lag histogram (``/metrics``): cumulative count per bucket bound
+    in seconds. The server samples the lag with a timer due every 50 ms."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith(LAG_METRIC + "{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def lag_quantile_ms(
+    before: Mapping[float, float], after: Mapping[float, float], q: float = 0.99
+) -> float:
+    """The ``q`` quantile of the lag samples taken between two readings, as the upper bound of
+    the bucket it falls in (ms; inf past the last bound, nan when there were no samples)."""
+    deltas = sorted((bound, after[bound] - before.get(bound, 0.0)) for bound in after)
+    total = deltas[-1][1] if deltas else 0.0
+    if total <= 0:
+        return float("nan")
+    for bound, count in deltas:
+        if count >= q * total:
+            return bound * 1000
+    return float("inf")

@@ -120,10 +120,11 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
             await create_first_admin(sessions, settings)
             key = await asyncio.to_thread(signing_key, settings.signing_key, settings.database_url)
             await publish_key(sessions, key)
-            await vision.warm_up()
             cipher = face_cipher(settings)
-            if identity is not None:
-                await identity.start()
+            # The worker processes of vision and identity start side by side.
+            await asyncio.gather(
+                vision.warm_up(), *([identity.start()] if identity is not None else [])
+            )
             tokens = TokenCodec(secret, settings.token_ttl_s)
             registry = ProcessRegistry(
                 sessions, heartbeat_s=settings.heartbeat_s, stale_after_s=settings.process_stale_s

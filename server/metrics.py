@@ -67,7 +67,7 @@ class Metrics:
         self.loop_lag = Histogram(
             "trust_lesson_event_loop_lag_seconds",
             "How late the event loop ran a timer due every 50 ms: time some handler held it.",
-            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            buckets=(0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
             registry=self.registry,
         )
         self.loop_lag_max = Gauge(

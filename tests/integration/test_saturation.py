@@ -64,17 +64,20 @@ async def busy_with_a_slow_frame(
     busy = asyncio.create_task(
         sock.call("capture", {"prompt_id": prompt["prompt_id"], "image": slow_frame()})
     )
-    await slot_taken(api)
+    await slot_taken(api, busy)
     return busy
 
 
-async def slot_taken(api: Api) -> None:
+async def slot_taken(api: Api, busy: asyncio.Task[Any]) -> None:
     for _ in range(200):
         health = await api.call("GET", "/api/health", None)
         if health["vision_pool"]["in_flight"] >= 1:
             return
+        if busy.done():
+            break
         await asyncio.sleep(0.01)
-    raise AssertionError("the slow frame never reached the vision pool")
+    answer = busy.result() if busy.done() else "no answer yet"
+    raise AssertionError(f"the slow frame never reached the vision pool; answered {answer}")
 
 
 async def test_a_full_pool_answers_rate_limited_and_keeps_the_attempt(
