@@ -10,6 +10,9 @@ round by round so that a busy machine slows them alike:
 - judge, no scan: `judge_frame` with ``FaceDetector(scan=False)``: validation, hashing, light
   and sharpness, head pose and the rules, and no model beyond the short-range detector;
 - judge (default): the same with the side scan for a second, smaller face (the full-range model);
+- full-range model alone: one run of that model on the decoded frame, nothing else. Its input is
+  192x192 whatever it is given, so this is what every side scan adds at the least: the floor
+  under the default judge path is this plus the bare loop;
 - then the worst cases: the extra models each kind of frame brings (see `vision.detector`).
 
 Then p50/p99 latency through `VisionPool` with 1 and 2 worker threads, with as many callers as
@@ -36,6 +39,7 @@ from PIL import Image
 from testkit import synth
 from testkit.frames import blank_jpeg, face_jpeg
 from vision import Challenge, FaceDetector, ImageLimits, Verdict, VisionPool, judge_frame
+from vision._graphs import DetectionGraph
 
 LIMITS = ImageLimits()
 
@@ -97,16 +101,23 @@ def compare_loops(rounds: int) -> None:
     short = mp.solutions.face_detection.FaceDetection(
         model_selection=0, min_detection_confidence=0.5
     )
+    full = DetectionGraph(full_range=True, min_confidence=0.5)
     plain = FaceDetector(scan=False)
     scanning = FaceDetector()
     for d in (plain, scanning):
         d.warm_up()
+    decoded = {
+        data: cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB) for data in frames
+    }
 
     def bare_pillow(data: bytes) -> object:
         return short.process(np.asarray(Image.open(BytesIO(data)).convert("RGB")))
 
     def bare_opencv(data: bytes) -> object:
         return short.process(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB))
+
+    def full_range_alone(data: bytes) -> object:
+        return full.run(decoded[data])
 
     def judge_plain(data: bytes) -> Verdict:
         return judge_frame(data, Challenge.NONE, plain, LIMITS)
@@ -119,6 +130,7 @@ def compare_loops(rounds: int) -> None:
         "bare (OpenCV decode + detect)": bare_opencv,
         "judge_frame, no scan": judge_plain,
         "judge_frame (default: side scan)": judge_scanning,
+        "full-range model alone (no decode)": full_range_alone,
     }
     for fn in loops.values():  # warm every path before timing
         per_frame(fn, frames)
@@ -159,6 +171,7 @@ def compare_loops(rounds: int) -> None:
         )
     for d in (plain, scanning):
         d.close()
+    full.close()
     short.close()
 
 
