@@ -43,6 +43,7 @@ from identity import (
     compare,
     distance,
 )
+from identity._blas import limit_blas_threads
 from identity.model import FaceDescriber
 from testkit import synth
 from vision import FaceDetector
@@ -102,6 +103,7 @@ class Sample:
 class Pipeline:
     def __init__(self) -> None:
         self.detector = FaceDetector(0.5)
+        limit_blas_threads(1)  # as in an identity worker
         self.describer = FaceDescriber()
         self.limits = ImageLimits()
         self.times: list[float] = []

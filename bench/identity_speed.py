@@ -4,10 +4,11 @@ worker pool as the server makes it.
     .venv/bin/python -m bench.identity_speed            # 100 comparisons each way
     .venv/bin/python -m bench.identity_speed --n 20     # a smoke test
 
-Printed: p50 and p99 of (1) the CPU time of one descriptor in a worker (5-point landmarks and
-ResNet on a 640x480 webcam frame, face at 45 % of its height), (2) the CPU time of `compare`,
-(3) the wall time of `IdentityPool.describe` with one worker, bytes in, descriptor out (decoding
-and the pipe between processes included), and (4) the server process's own CPU per request.
+Printed: p50 and p99 of (1) the CPU time of one descriptor as a worker makes it (5-point landmarks
+and ResNet, one BLAS thread, on a 640x480 webcam frame, face at 45 % of its height), (2) the CPU
+time of `compare`, (3) the wall time of `IdentityPool.describe` with one worker, bytes in,
+descriptor out (decoding and the pipe between processes included), and (4) the server process's
+own CPU per request.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from identity import MODEL_VERSION, IdentityPool, compare
+from identity._blas import limit_blas_threads
 from identity.model import FaceDescriber
 from tests.identity import frames
 from vision import Challenge, FaceDetector, ImageLimits, judge_frame
@@ -57,6 +59,7 @@ def main() -> None:
     data = frames.astronaut()
     verdict = judge_frame(data, Challenge.NONE, FaceDetector(0.5), ImageLimits())
     assert verdict.box is not None
+    limit_blas_threads(1)  # as in an identity worker
     describer = FaceDescriber()
     rgb = frames.rgb(data)
     template = describer.describe(rgb, verdict.box).array()

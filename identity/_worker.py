@@ -19,13 +19,24 @@ _describer: Any = None
 """The `identity.model.FaceDescriber` of this process (dlib is imported here only)."""
 
 
-def init() -> None:
-    """Worker setup: load the models and run them once, so the first request is fast."""
+def init() -> str:
+    """Worker setup: load the models and run them once, so the first request is fast. Returns
+    what the worker runs on (numpy's BLAS, dlib's build)."""
     global _describer
+    import dlib
+
+    from identity._blas import limit_blas_threads
     from identity.model import FaceDescriber
 
+    blas_threads = limit_blas_threads(1)
     _describer = FaceDescriber()
     _describer.describe(_warm_frame(), (0.25, 0.25, 0.5, 0.5))
+    return (
+        f"descriptor on numpy {np.__version__} "
+        f"(OpenBLAS threads: {'not found' if blas_threads is None else blas_threads}), "
+        f"landmarks on dlib {dlib.__version__} "
+        f"(BLAS {dlib.DLIB_USE_BLAS}, AVX {dlib.USE_AVX_INSTRUCTIONS})"
+    )
 
 
 def describe(image: bytes | NDArray[np.uint8], box: Box) -> Description:

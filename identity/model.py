@@ -9,8 +9,12 @@ frame. dlib's 5-point model was trained on dlib's own detector boxes; MediaPipe'
 descriptors within 0.1 of those from dlib's boxes on the same photos (measured on the photos of
 ``bench/identity_eval.py``), far below the distance between two people.
 
-Everything here is synchronous and CPU-bound (a descriptor costs some 70 ms of one core and holds
-the GIL): it runs in the worker processes of `identity.pool`, never in the server process.
+dlib finds the landmarks and cuts the 150 px face chip; the descriptor network runs in numpy
+(`identity._resnet`), on the same weights: dlib's binary wheel has no BLAS, and its own forward
+pass cost some 80 ms of one core where numpy's takes 15 to 20, for the same 128 numbers.
+
+Everything here is synchronous and CPU-bound (some 20 ms of one core per descriptor, much of it
+holding the GIL): it runs in the worker processes of `identity.pool`, never in the server process.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import dlib
 import numpy as np
 from numpy.typing import NDArray
 
+from identity._resnet import CHIP_SIZE, FaceNet
 from identity.description import Box, Description
 
 __all__ = ["DARK_BELOW", "MIN_FACE_PIXELS", "FaceDescriber", "model_paths"]
@@ -66,7 +71,7 @@ class FaceDescriber:
     def __init__(self) -> None:
         paths = model_paths()
         self._landmarks = dlib.shape_predictor(str(paths["landmarks"]))
-        self._descriptor = dlib.face_recognition_model_v1(str(paths["descriptor"]))
+        self._network = FaceNet(paths["descriptor"])
 
     def describe(self, rgb: NDArray[np.uint8], box: Box) -> Description:
         """The descriptor of the face in ``box``, or why it cannot be compared."""
@@ -82,7 +87,10 @@ class FaceDescriber:
             return Description(None, face_pixels, brightness, "too_dark")
         image = np.ascontiguousarray(rgb)
         shape = self._landmarks(image, dlib.rectangle(left, top, right, bottom))
-        vector = np.asarray(self._descriptor.compute_face_descriptor(image, shape), dtype="<f4")
+        # The chip dlib's compute_face_descriptor would cut: aligned on the 5 points, a quarter
+        # of the face's size added on each side.
+        chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=0.25)
+        vector = self._network.describe(chip).astype("<f4")
         return Description(vector.tobytes(), face_pixels, brightness)
 
 

@@ -1,7 +1,8 @@
 """A bounded pool of worker processes that describe faces, off the event loop and off the GIL.
 
-A descriptor costs some 70 ms of one core and holds the GIL all that time: in a thread of the
-server it would stall the event loop's thread as surely as on the loop itself. So each worker is
+A descriptor costs some 20 ms of one core, much of it holding the GIL (dlib's landmarks, numpy
+between its matrix products): in a thread of the server it would stall the event loop's thread
+as surely as on the loop itself. So each worker is
 a process of its own (`offload.WarmProcesses`: started with ``spawn``, warmed before use,
 replaced when one dies, at most ``max_pending`` requests in flight).
 """

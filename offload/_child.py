@@ -16,20 +16,23 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 _barrier: Any = None
+_about = ""
 
 
-def init(barrier: Any, setup: Callable[..., None], args: tuple[Any, ...]) -> None:
-    """Process initializer: keep the barrier and set the worker up (load and warm its model)."""
-    global _barrier
+def init(barrier: Any, setup: Callable[..., str | None], args: tuple[Any, ...]) -> None:
+    """Process initializer: keep the barrier and set the worker up (load and warm its model).
+    What ``setup`` returns says what the worker runs on, for the pool's ready line."""
+    global _barrier, _about
     _barrier = barrier
-    setup(*args)
+    _about = setup(*args) or ""
 
 
-def warm(timeout_s: float) -> int:
-    """One per worker at start: wait for the others, so each has started. Returns the pid."""
+def warm(timeout_s: float) -> tuple[int, str]:
+    """One per worker at start: wait for the others, so each has started. Returns the pid and
+    what the worker runs on."""
     if _barrier is not None:
         try:
             _barrier.wait(timeout_s)
         except threading.BrokenBarrierError:
             logger.warning("worker %d warmed up without its peers", os.getpid())
-    return os.getpid()
+    return os.getpid(), _about

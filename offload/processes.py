@@ -48,12 +48,13 @@ class WarmProcesses:
         *,
         workers: int,
         max_pending: int,
-        setup: Callable[..., None],
+        setup: Callable[..., str | None],
         args: tuple[Any, ...] = (),
         warm_up_timeout_s: float = 60.0,
         log: logging.Logger = logger,
     ) -> None:
-        """``name`` starts the pool's log lines, written to ``log``."""
+        """``name`` starts the pool's log lines, written to ``log``; ``setup`` may return what
+        the worker runs on, for the ready line."""
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.name = name
@@ -150,16 +151,18 @@ class WarmProcesses:
         # One job per worker, each waiting for the others at the barrier: every process gets
         # started, sets itself up and answers before the pool is used.
         jobs = [executor.submit(_child.warm, self._warm_up_timeout_s) for _ in range(self.workers)]
-        pids = await asyncio.gather(*(asyncio.wrap_future(job) for job in jobs))
-        self._pids = sorted(pids)
+        ready = await asyncio.gather(*(asyncio.wrap_future(job) for job in jobs))
+        self._pids = sorted(pid for pid, _ in ready)
+        about = ready[0][1]
         self._generation += 1
         self._log.info(
-            "%s: %d worker process%s ready in %.0f ms (pids %s)",
+            "%s: %d worker process%s ready in %.0f ms (pids %s)%s",
             self.name,
             self.workers,
             "" if self.workers == 1 else "es",
             (time.perf_counter() - started) * 1000,
             " ".join(str(p) for p in self._pids),
+            f"; {about}" if about else "",
         )
         return executor
 

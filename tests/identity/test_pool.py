@@ -4,6 +4,7 @@ replaced with its request still answered, and an event loop that is never held."
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import statistics
@@ -168,3 +169,16 @@ async def test_identify_turns_a_stranger_into_different_person(
     decision = frame_decision(theirs, another_frame_possible=True)
     assert decision.outcome == DIFFERENT_PERSON
     assert decision.hint == "the person in view does not match the enrolled student"
+
+
+async def test_the_pool_says_at_start_what_its_workers_run_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="identity.pool")
+    started = IdentityPool(workers=1)
+    await started.start()
+    await started.close()
+    ready = [r.getMessage() for r in caplog.records if "worker process ready" in r.getMessage()]
+    assert len(ready) == 1
+    assert "descriptor on numpy" in ready[0] and "OpenBLAS threads" in ready[0]
+    assert "landmarks on dlib" in ready[0] and "BLAS" in ready[0] and "AVX" in ready[0]
