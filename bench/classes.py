@@ -23,6 +23,8 @@ from bench.servers import ROOT
 
 PASSWORD = "bench-password"
 SECRET_KEY = "bench-secret-key-0123456789-0123456789-abcdef"
+# The servers' TL_FACE_KEY (base64 of 32 bytes), with which the seeded templates are sealed.
+FACE_KEY = "YmVuY2gtZmFjZS1rZXktMDEyMzQ1Njc4OWFiY2RlZiE="
 ENROL_CHUNK = 1000  # the API's limit per request
 
 
@@ -54,12 +56,35 @@ def migrate(env: Mapping[str, str]) -> None:
         raise RuntimeError(f"trust-lesson migrate failed:\n{result.stdout}{result.stderr}")
 
 
-def seed_school(database_url: str, students: int) -> School:
-    """An admin, a tutor and ``students`` students, with tokens."""
-    return asyncio.run(_seed(database_url, students))
+def seed_school(database_url: str, students: int, face: bytes | None = None) -> School:
+    """An admin, a tutor and ``students`` students, with tokens; with ``face`` (a frame the
+    students send), each student has an approved face template of it, as an admin's enrolment
+    would make, so identity is compared at the course's policy."""
+    template = _descriptor(face) if face is not None else None
+    return asyncio.run(_seed(database_url, students, template))
 
 
-async def _seed(database_url: str, n_students: int) -> School:
+def _descriptor(frame: bytes) -> Any:
+    """The face template of ``frame``, as the server's identity workers compute it."""
+    import cv2
+    import numpy as np
+
+    from identity.model import FaceDescriber
+    from vision import Challenge, FaceDetector, ImageLimits, judge_frame
+
+    detector = FaceDetector()
+    try:
+        verdict = judge_frame(frame, Challenge.NONE, detector, ImageLimits())
+    finally:
+        detector.close()
+    assert verdict.box is not None, "the bench's frames show a face"
+    rgb = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR_RGB)
+    described = FaceDescriber().describe(rgb, verdict.box)
+    assert described.vector is not None, described.unusable
+    return np.frombuffer(described.vector, dtype="<f4")
+
+
+async def _seed(database_url: str, n_students: int, template: Any = None) -> School:
     from argon2 import PasswordHasher
 
     from server.security import TokenCodec
@@ -83,10 +108,31 @@ async def _seed(database_url: str, n_students: int) -> School:
                 person.password_hash = password_hash
             s.add_all(people)
             await s.flush()
+            if template is not None:
+                s.add_all(_templates(people[2:], template))
             members = [Member(str(p.id), p.email, tokens.issue(p.id, p.role.value)) for p in people]
     finally:
         await engine.dispose()
     return School(admin=members[0], tutor=members[1], students=members[2:])
+
+
+def _templates(students: Sequence[Any], vector: Any) -> list[Any]:
+    from identity import MODEL_VERSION
+    from identity.crypto import TemplateCipher, decode_key
+    from storage.models import FaceTemplate, TemplateState
+
+    cipher = TemplateCipher(decode_key(FACE_KEY))
+    return [
+        FaceTemplate(
+            student_id=student.id,
+            state=TemplateState.APPROVED,
+            vector=cipher.seal_template(vector, student_id=student.id),
+            model=MODEL_VERSION,
+            quality=1.0,
+            source="admin",
+        )
+        for student in students
+    ]
 
 
 def policy(

@@ -56,6 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument(
         "--retry-delay", type=float, default=1.5, help="seconds before a frame is sent again"
     )
+    common.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=None,
+        help="after each window, how long late answers and tutor updates still count "
+        "(default 2, or half the window)",
+    )
+    common.add_argument(
+        "--templates",
+        action="store_true",
+        help="every student has an approved face template, so identity is compared at the "
+        "course policy (default: sampled)",
+    )
     sub = parser.add_subparsers(dest="scenario", required=True)
 
     cap = sub.add_parser("capacity", parents=[common], help=_help(scenarios.capacity.__doc__))
@@ -118,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         client_deflate=not args.no_client_deflate,
         retry_delay_s=args.retry_delay,
         vision_workers=workers,
+        settle_s=args.settle_seconds,
+        templates=args.templates,
     )
     if args.scenario == "capacity":
         scenarios.capacity(

@@ -131,7 +131,7 @@ class ServerProcess:
 
 # Settings the benchmark decides itself; other TL_* variables (TL_VISION_WORKERS...) pass through.
 _OWN_SETTINGS = ("TL_DATABASE_URL", "TL_MESSAGE_QUEUE_URL", "TL_SECRET_KEY", "TL_ENV")
-_OWN_SETTINGS += ("TL_ADMIN_EMAIL", "TL_ADMIN_PASSWORD")
+_OWN_SETTINGS += ("TL_ADMIN_EMAIL", "TL_ADMIN_PASSWORD", "TL_FACE_KEY")
 
 
 def server_env(**settings: str | None) -> dict[str, str]:

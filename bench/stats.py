@@ -68,8 +68,11 @@ def window(
     """The figures for captures sent in [start, end); ``group(student_id)`` splits tutor_ms."""
     reports = list(reports)
     seen: dict[tuple[str, str, int], float] = {}
+    states: dict[tuple[str, str, int], set[str]] = {}
     for report in reports:
         seen.update(report.resolved_seen)
+        for key, found in report.states_seen.items():
+            states.setdefault(key, set()).update(found)
     result = Window(seconds=end - start)
     watching = bool(seen) or any(r.rosters for r in reports)
     for report in reports:
@@ -98,7 +101,12 @@ def window(
                 if group is not None:
                     result.tutor_ms_by.setdefault(group(log.student_id), []).append(ms)
             elif watching:
-                result.errors["no_tutor_update"] += 1
+                # What the tutor saw of that check instead, if anything: "checking" alone is
+                # a resolution that never arrived.
+                found = states.get((log.lesson_id, log.student_id, log.number))
+                result.errors[
+                    f"no_tutor_update({'/'.join(sorted(found)) if found else 'nothing'})"
+                ] += 1
         result.client_lag_ms.extend(lag * 1000 for when, lag in report.lag if start <= when < end)
     return result
 

@@ -77,6 +77,9 @@ class Report:
     frames: list[tuple[float, float, str]] = field(default_factory=list)  # sent, acked, outcome
     opened_seen: dict[PromptKey, float] = field(default_factory=dict)
     resolved_seen: dict[PromptKey, float] = field(default_factory=dict)
+    states_seen: dict[PromptKey, set[str]] = field(default_factory=dict)
+    """Every state a tutor saw for a student at a count of checks issued (to tell a lost
+    update from one the tutor saw in another state)."""
     updates: int = 0
     rosters: list[tuple[str, int, float]] = field(default_factory=list)
     lag: list[tuple[float, float]] = field(default_factory=list)  # when, seconds late
@@ -189,6 +192,7 @@ class _Tutor:
         report = self.worker.report
         report.updates += 1
         key = (self.seat.lesson_id, row["student_id"], int(row["checks"]["issued"]))
+        report.states_seen.setdefault(key, set()).add(row["state"])
         if row["state"] == "checking":
             report.opened_seen.setdefault(key, now)
         elif row["state"] in ("verified", "flagged"):

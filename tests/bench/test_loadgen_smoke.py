@@ -67,10 +67,12 @@ def test_fanout_steady_and_check_everyone_burst() -> None:
     assert "fan-out: 5 students" in out
 
 
-def test_steady_on_one_process_with_the_frames_downscaled() -> None:
+def test_steady_on_one_process_with_the_frames_downscaled_and_identity_compared() -> None:
+    # --templates: each student has a template of the face in the frames, so the first prompt
+    # of each lesson compares identity (the default policy), and it must pass like the rest.
     out = loadgen(
         "steady",
-        *("--students", "6", "--class-size", "3", "--interval", "1,2"),
+        *("--students", "6", "--class-size", "3", "--interval", "1,2", "--templates"),
         *("--warmup-seconds", "1", "--measure-seconds", "3", "--frame", "320"),
     )
     assert_clean(out)
