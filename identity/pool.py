@@ -25,13 +25,15 @@ __all__ = ["IdentityPool"]
 class IdentityPool:
     """Describe faces on ``workers`` processes; at most ``max_pending`` requests in flight."""
 
-    def __init__(self, *, workers: int = 1, max_pending: int | None = None) -> None:
+    def __init__(self, *, workers: int = 1, max_pending: int | None = None, nice: int = 0) -> None:
+        """``nice`` lowers the workers' priority below the server's (`offload.WarmProcesses`)."""
         self._processes = WarmProcesses(
             "identity",
             workers=workers,
             max_pending=workers * 2 if max_pending is None else max_pending,
             setup=_worker.init,
             log=logging.getLogger(__name__),
+            nice=nice,
         )
 
     @property

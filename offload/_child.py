@@ -19,10 +19,13 @@ _barrier: Any = None
 _about = ""
 
 
-def init(barrier: Any, setup: Callable[..., str | None], args: tuple[Any, ...]) -> None:
-    """Process initializer: keep the barrier and set the worker up (load and warm its model).
-    What ``setup`` returns says what the worker runs on, for the pool's ready line."""
+def init(barrier: Any, setup: Callable[..., str | None], args: tuple[Any, ...], nice: int) -> None:
+    """Process initializer: lower the worker's priority by ``nice``, keep the barrier and set
+    the worker up (load and warm its model). What ``setup`` returns says what the worker runs
+    on, for the pool's ready line."""
     global _barrier, _about
+    if nice:
+        os.nice(nice)
     _barrier = barrier
     _about = setup(*args) or ""
 

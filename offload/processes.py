@@ -52,9 +52,12 @@ class WarmProcesses:
         args: tuple[Any, ...] = (),
         warm_up_timeout_s: float = 60.0,
         log: logging.Logger = logger,
+        nice: int = 0,
     ) -> None:
         """``name`` starts the pool's log lines, written to ``log``; ``setup`` may return what
-        the worker runs on, for the ready line."""
+        the worker runs on, for the ready line. ``nice`` lowers the workers' priority: when the
+        cores are all busy, the server's event loop (which answers everyone) runs first and the
+        models take what is left."""
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.name = name
@@ -64,6 +67,7 @@ class WarmProcesses:
         self._args = args
         self._warm_up_timeout_s = warm_up_timeout_s
         self._log = log
+        self._nice = nice
         self._context = multiprocessing.get_context("spawn")
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
         self._generation = 0
@@ -146,7 +150,7 @@ class WarmProcesses:
             max_workers=self.workers,
             mp_context=self._context,
             initializer=_child.init,
-            initargs=(barrier, self._setup, self._args),
+            initargs=(barrier, self._setup, self._args, self._nice),
         )
         # One job per worker, each waiting for the others at the barrier: every process gets
         # started, sets itself up and answers before the pool is used.

@@ -86,7 +86,9 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
         vision = _vision(settings)
         identity = (
             IdentityPool(
-                workers=settings.identity_workers, max_pending=settings.identity_max_pending
+                workers=settings.identity_workers,
+                max_pending=settings.identity_max_pending,
+                nice=settings.worker_nice,
             )
             if settings.identity_workers
             else None
@@ -268,18 +270,27 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
 
 def _vision(settings: Settings) -> Vision:
     """The vision pool: worker processes by default, threads of this process when asked."""
-    pool = VisionProcesses if settings.vision_processes else VisionPool
-    return pool(
+    limits = ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    thresholds = Thresholds(
+        looking_away_yaw=settings.vision_looking_away_yaw_deg,
+        looking_away_pitch=settings.vision_looking_away_pitch_deg,
+        challenge_yaw=settings.vision_challenge_yaw_deg,
+    )
+    if settings.vision_processes:
+        return VisionProcesses(
+            workers=settings.vision_workers,
+            max_pending=settings.vision_max_pending,
+            limits=limits,
+            min_confidence=settings.min_face_confidence,
+            thresholds=thresholds,
+            scan=settings.vision_side_scan,
+            nice=settings.worker_nice,
+        )
+    return VisionPool(
         workers=settings.vision_workers,
         max_pending=settings.vision_max_pending,
-        limits=ImageLimits(
-            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
-        ),
+        limits=limits,
         min_confidence=settings.min_face_confidence,
-        thresholds=Thresholds(
-            looking_away_yaw=settings.vision_looking_away_yaw_deg,
-            looking_away_pitch=settings.vision_looking_away_pitch_deg,
-            challenge_yaw=settings.vision_challenge_yaw_deg,
-        ),
+        thresholds=thresholds,
         scan=settings.vision_side_scan,
     )

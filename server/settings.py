@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # loop's interpreter lock; false judges them on threads of the server (less memory, and the
     # loop shares the lock with vision: bench/RESULTS.md, "Performance II").
     vision_processes: bool = True
+    # How much lower the vision and identity worker processes run than the server's own (Unix
+    # nice): on busy cores the event loop, which answers every student and tutor, goes first.
+    worker_nice: int = Field(default=5, ge=0, le=19)
     # Frames judged or waiting at once, beyond which captures are answered `rate_limited`.
     vision_max_pending: int = Field(default=16, ge=1, le=10_000)
     max_image_bytes: int = Field(default=2_000_000, ge=10_000, le=50_000_000)

@@ -39,7 +39,9 @@ class VisionProcesses:
         min_confidence: float = 0.5,
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
         scan: bool = True,
+        nice: int = 0,
     ) -> None:
+        """``nice`` lowers the workers' priority below the server's (`offload.WarmProcesses`)."""
         self._limits = limits or ImageLimits()
         self._processes = WarmProcesses(
             "vision",
@@ -48,6 +50,7 @@ class VisionProcesses:
             setup=_worker.init,
             args=(min_confidence, scan, self._limits, thresholds),
             log=logger,
+            nice=nice,
         )
 
     @property
