@@ -69,10 +69,12 @@ def window(
     reports = list(reports)
     seen: dict[tuple[str, str, int], float] = {}
     states: dict[tuple[str, str, int], set[str]] = {}
+    latest: dict[tuple[str, str], int] = {}  # the highest count of checks a tutor saw
     for report in reports:
         seen.update(report.resolved_seen)
         for key, found in report.states_seen.items():
             states.setdefault(key, set()).update(found)
+            latest[key[:2]] = max(latest.get(key[:2], 0), key[2])
     result = Window(seconds=end - start)
     watching = bool(seen) or any(r.rosters for r in reports)
     for report in reports:
@@ -101,12 +103,15 @@ def window(
                 if group is not None:
                     result.tutor_ms_by.setdefault(group(log.student_id), []).append(ms)
             elif watching:
-                # What the tutor saw of that check instead, if anything: "checking" alone is
-                # a resolution that never arrived.
+                # What the tutor saw of that check instead: a later state of the student (whose
+                # counts hold this check's result, though its own update never came), only
+                # "checking" (the result never arrived), or nothing at all.
                 found = states.get((log.lesson_id, log.student_id, log.number))
-                result.errors[
-                    f"no_tutor_update({'/'.join(sorted(found)) if found else 'nothing'})"
-                ] += 1
+                if latest.get((log.lesson_id, log.student_id), 0) > log.number:
+                    seen_instead = "later state seen"
+                else:
+                    seen_instead = "/".join(sorted(found)) if found else "nothing"
+                result.errors[f"no_tutor_update({seen_instead})"] += 1
         result.client_lag_ms.extend(lag * 1000 for when, lag in report.lag if start <= when < end)
     return result
 
