@@ -128,7 +128,8 @@ class RoomManager(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
             await deliver(self, event, data, namespace, to or room, skip_sid)
 
 
-# Messages for the other processes waiting to be published; beyond this the oldest are dropped.
+# Messages for the other processes waiting to be published (while Redis is away or slow); beyond
+# this the oldest are dropped, and said so.
 PUBLISH_BACKLOG = 10_000
 PUBLISH_TIMEOUT_S = 1.0
 
@@ -154,16 +155,40 @@ class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignor
             )
         if len(self._outgoing) == self._outgoing.maxlen:
             self.dropped += 1
+            if self.dropped % PUBLISH_BACKLOG == 1:
+                logger.error(
+                    "events for other processes dropped: more than %d waited for Redis (%d so far)",
+                    PUBLISH_BACKLOG,
+                    self.dropped,
+                )
         self._outgoing.append(self.json.dumps(data))
         self._queued.set()
 
     async def _publish_queued(self) -> None:
+        # A publish that fails or takes longer than PUBLISH_TIMEOUT_S (Redis away, or only slow
+        # on a saturated machine) is not given up: what waits is published once Redis answers
+        # again, oldest first, before the link is said to be up (which sends every tutor their
+        # class afresh, so the newest state is the last they see). Late is allowed, lost is
+        # not; a batch cut off half-way may reach the others twice, in order, which for states
+        # (each a whole snapshot) only repeats what they already show.
+        batch: list[str] = []
+        away = False
         while True:
-            await self._queued.wait()
-            self._queued.clear()
-            while self._outgoing:
-                batch = list(self._outgoing)
+            if not batch:
+                await self._queued.wait()
+                self._queued.clear()
+            while batch or self._outgoing:
+                batch += self._outgoing
                 self._outgoing.clear()
+                if len(batch) > PUBLISH_BACKLOG:
+                    over = len(batch) - PUBLISH_BACKLOG
+                    self.dropped += over
+                    logger.error(
+                        "%d events for other processes dropped: more than %d waited for Redis",
+                        over,
+                        PUBLISH_BACKLOG,
+                    )
+                    batch = batch[over:]
                 try:
                     async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                         async with self._sender.pipeline(transaction=False) as pipe:
@@ -174,15 +199,14 @@ class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignor
                     raise
                 except Exception as exc:
                     self.link.down("socket.io publishing", type(exc).__name__ or "no answer")
+                    away = True
                     await self._until_reachable()
-                    # What waited meanwhile is stale: tutors get their class afresh instead.
-                    self.dropped += len(batch) + len(self._outgoing)
-                    logger.warning(
-                        "%d events for other processes dropped while Redis was away",
-                        len(batch) + len(self._outgoing),
-                    )
-                    self._outgoing.clear()
+                    continue
+                if away:
+                    logger.info("%d events for other processes published late", len(batch))
                     self.link.up("socket.io publishing")
+                    away = False
+                batch = []
 
     async def _until_reachable(self) -> None:
         while True:

@@ -236,3 +236,38 @@ async def test_a_lesson_ended_during_an_outage_ends_everywhere_once_redis_is_bac
         assert time.monotonic() - back < timeout(RECOVER_WITHIN_S)
     finally:
         await api.close()
+
+
+async def test_what_a_process_reports_while_redis_stalls_reaches_the_tutor_late(
+    cluster: tuple[PrivateRedis, Server, Server], opened: list[Participant]
+) -> None:
+    """A slow Redis (a saturated machine, a stall) is not a lost event: what the other process
+    had to publish meanwhile reaches the tutor as the updates it was, late and in order, not
+    only folded into the class list sent afresh."""
+    redis, a, b = cluster
+    api = Api(a.url)
+    try:
+        room = await make_classroom(api, n_students=1)
+        (s1,) = room.students
+        on_b = await join(opened, b, "/student", s1["token"], room.lesson_id)
+        tutor = await join(opened, a, "/tutor", room.tutor["token"], room.lesson_id)
+        await tutor.wait_for("roster")
+
+        sleeper = await asyncio.create_subprocess_exec(
+            "redis-cli", "-p", str(redis.port), "DEBUG", "SLEEP", "3"
+        )
+        await asyncio.sleep(0.3)
+        # The first waits on the stalled Redis until B gives up on it; the second is queued
+        # behind it.
+        assert (await on_b.call("camera", {"state": "denied"}))["ok"] is True
+        await asyncio.sleep(1.5)
+        assert (await on_b.call("camera", {"state": "unavailable"}))["ok"] is True
+        await sleeper.wait()
+        update = await tutor.wait_for(
+            "attendance",
+            lambda d: d["student_id"] == s1["id"] and d["camera"] == "unavailable",
+            within=RECOVER_WITHIN_S,
+        )
+        assert update["connected"] is True
+    finally:
+        await api.close()
