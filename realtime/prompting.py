@@ -136,6 +136,17 @@ class Prompter:
             logger.exception("prompt for %s in lesson %s not recorded", student_id, live.lesson_id)
             self._take_back(live, student_id, prompt_id)
             return False
+        open_now = live.classroom.track(student_id).open_prompt
+        if open_now is None or open_now.prompt_id != prompt_id:
+            # Settled while it was being recorded (the lesson ended meanwhile): its record is
+            # closed as well, and nothing is sent.
+            at = self._clock.now()
+
+            async def close(s: AsyncSession) -> None:
+                await repo.cancel_prompt(s, prompt_id=prompt_id, at=at)
+
+            await self._commits.run(close)
+            return False
         self._arm_deadline(live, prompt_id, prompt.deadline)
         self._events.prompt_issued()
         if logger.isEnabledFor(logging.DEBUG):

@@ -144,11 +144,16 @@ class FakeCommits:
 
     writes: list[Write] = field(default_factory=list)
     fail_with: BaseException | None = None
+    during: Callable[[], object] | None = None
+    """Called (once) while the next write is being committed: what else happens meanwhile."""
 
     async def run(self, write: Write) -> Any:
         if self.fail_with is not None:
             raise self.fail_with
         self.writes.append(write)
+        if self.during is not None:
+            during, self.during = self.during, None
+            during()
         return uuid.uuid4()
 
 

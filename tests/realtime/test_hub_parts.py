@@ -103,6 +103,17 @@ async def test_a_prompt_that_cannot_be_recorded_is_never_sent_and_is_tried_again
     assert 5.0 <= retry_at <= 20.0  # the policy's first-prompt window
 
 
+async def test_a_prompt_the_lesson_ended_on_while_it_was_recorded_is_closed_not_sent() -> None:
+    lesson = Lesson(policy=NO_CHALLENGE)
+    (student,) = lesson.student_ids
+    lesson.commits.during = lambda: lesson.live.classroom.end(lesson.clock.now())
+
+    assert not await lesson.prompter.issue(lesson.live, student)
+    assert lesson.emitter.events("prompt") == []
+    assert len(lesson.commits.writes) == 2  # recorded, then its record closed (cancelled)
+    assert lesson.clock.due() == []  # no deadline armed, nothing scheduled
+
+
 async def test_a_reconnecting_student_gets_the_same_prompt_with_the_time_that_is_left() -> None:
     lesson = Lesson(policy=NO_CHALLENGE)
     (student,) = lesson.student_ids
