@@ -183,14 +183,18 @@ class _Tutor:
         )
 
     def on_roster(self, data: Any) -> None:
-        self.worker.report.rosters.append(
-            (self.seat.lesson_id, len(data["students"]), time.monotonic())
-        )
+        now = time.monotonic()
+        self.worker.report.rosters.append((self.seat.lesson_id, len(data["students"]), now))
+        # A class list sent afresh (after Redis was away) shows each student's state too.
+        for row in data["students"]:
+            self.seen(row, now)
 
     def on_attendance(self, row: Any) -> None:
-        now = time.monotonic()
+        self.worker.report.updates += 1
+        self.seen(row, time.monotonic())
+
+    def seen(self, row: Any, now: float) -> None:
         report = self.worker.report
-        report.updates += 1
         key = (self.seat.lesson_id, row["student_id"], int(row["checks"]["issued"]))
         report.states_seen.setdefault(key, set()).add(row["state"])
         if row["state"] == "checking":
