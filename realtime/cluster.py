@@ -246,16 +246,24 @@ class RedisBus:
     # -- watching -------------------------------------------------------------------------------
 
     async def _watch(self) -> None:
-        """Ping Redis every second: publishing is up while pings are answered in time."""
+        """Ping Redis every second: publishing is up while pings are answered in time. One ping
+        answered late is not an outage (on a saturated machine the answer, or this loop, can be
+        late): two in a row are, and so is one refused."""
+        late = 0
         while True:
             try:
                 async with asyncio.timeout(PING_EVERY_S):
                     await self._redis.ping()
             except asyncio.CancelledError:
                 raise
+            except TimeoutError:
+                late += 1
+                if late >= 2:
+                    self.link.down("publishing", "no answer")
             except Exception as exc:
                 self.link.down("publishing", type(exc).__name__ or "no answer")
             else:
+                late = 0
                 self.link.up("publishing")
             await asyncio.sleep(PING_EVERY_S)
 

@@ -149,7 +149,8 @@ class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignor
     async def _publish(self, data: Any) -> None:
         # Never waits on Redis: queued for the publisher task.
         if self._publisher is None:
-            self._sender = redis_client(self.redis_url, timeout_s=PUBLISH_TIMEOUT_S)
+            # Each try has its own time limit (below); the socket's is the longest of them.
+            self._sender = redis_client(self.redis_url, timeout_s=8 * PUBLISH_TIMEOUT_S)
             self._publisher = asyncio.get_running_loop().create_task(
                 self._publish_queued(), name="socketio-publisher"
             )
@@ -173,6 +174,7 @@ class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignor
         # (each a whole snapshot) only repeats what they already show.
         batch: list[str] = []
         away = False
+        timeout_s = PUBLISH_TIMEOUT_S  # doubled after each slow try, up to 8 s
         while True:
             if not batch:
                 await self._queued.wait()
@@ -190,7 +192,7 @@ class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignor
                     )
                     batch = batch[over:]
                 try:
-                    async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                    async with asyncio.timeout(timeout_s):
                         async with self._sender.pipeline(transaction=False) as pipe:
                             for message in batch:
                                 pipe.publish(self.channel, message)
@@ -198,6 +200,17 @@ class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignor
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    if not away and await self._answers():
+                        # Slow, not away (a saturated machine): published again at once, and
+                        # nobody is told the class may be out of date.
+                        logger.info(
+                            "publishing %d events took over %.0f s (%r); again",
+                            len(batch),
+                            timeout_s,
+                            exc,
+                        )
+                        timeout_s = min(8 * PUBLISH_TIMEOUT_S, 2 * timeout_s)
+                        continue
                     self.link.down("socket.io publishing", type(exc).__name__ or "no answer")
                     away = True
                     await self._until_reachable()
@@ -206,15 +219,21 @@ class RedisRoomManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignor
                     logger.info("%d events for other processes published late", len(batch))
                     self.link.up("socket.io publishing")
                     away = False
-                batch = []
+                batch, timeout_s = [], PUBLISH_TIMEOUT_S
 
     async def _until_reachable(self) -> None:
         while True:
             await asyncio.sleep(RESUBSCRIBE_S)
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                    await self._sender.ping()
+            if await self._answers():
                 return
+
+    async def _answers(self) -> bool:
+        """Whether Redis answers a ping within PUBLISH_TIMEOUT_S."""
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await self._sender.ping()
+            return True
+        return False
 
     async def close(self) -> None:
         """Stop publishing (what is still queued is dropped: the process is stopping)."""
