@@ -269,7 +269,7 @@ def create_app(settings: Settings | None = None) -> LimitedASGIApp:
 
 
 def _vision(settings: Settings) -> Vision:
-    """The vision pool: worker processes by default, threads of this process when asked."""
+    """The vision pool: threads of this process, or worker processes when asked."""
     limits = ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
     thresholds = Thresholds(
         looking_away_yaw=settings.vision_looking_away_yaw_deg,

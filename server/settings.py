@@ -46,10 +46,11 @@ class Settings(BaseSettings):
 
     token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
     vision_workers: int = Field(default=2, ge=1, le=64)
-    # Frames are judged in worker processes, so MediaPipe's Python parts never hold the event
-    # loop's interpreter lock; false judges them on threads of the server (less memory, and the
-    # loop shares the lock with vision: bench/RESULTS.md, "Performance II").
-    vision_processes: bool = True
+    # True: frames are judged in worker processes, so MediaPipe's Python parts never hold the
+    # event loop's interpreter lock: worth it for one server process on several cores. With a
+    # process per core (as in production) threads of the server do better, with less memory
+    # (bench/RESULTS.md, "Performance II").
+    vision_processes: bool = False
     # How much lower the vision and identity worker processes run than the server's own (Unix
     # nice): on busy cores the event loop, which answers every student and tutor, goes first.
     worker_nice: int = Field(default=5, ge=0, le=19)

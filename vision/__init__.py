@@ -1,7 +1,7 @@
 """Bytes in, verdict out: is one student, and only one, in front of the camera, facing it?
 
-`Vision.judge` is the entry point for the server, given by `VisionProcesses` (worker processes,
-the default) or `VisionPool` (threads of the server); `judge_frame` is the same check,
+`Vision.judge` is the entry point for the server, given by `VisionPool` (threads of the server,
+the default) or `VisionProcesses` (worker processes); `judge_frame` is the same check,
 synchronous.
 """
 

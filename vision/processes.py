@@ -5,6 +5,11 @@ around them and the event loop take turns at one interpreter lock: under load th
 behind vision, and vision behind the loop. Here each worker is a process of its own
 (`offload.WarmProcesses`); a frame travels to it as its bytes (some 30 KB) and comes back as a
 `Verdict`. The interface is `VisionPool`'s, so the server takes either (``TL_VISION_PROCESSES``).
+
+Measured (bench/RESULTS.md, "Performance II"): one server process on two cores sustains a few
+percent more frames this way, since vision is no longer held to one interpreter lock; with a
+server process per core the cores are already shared out, the pipe costs more than it saves, and
+threads do better, with some 600 MB less memory. Hence threads by default.
 """
 
 from __future__ import annotations

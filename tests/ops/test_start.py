@@ -38,7 +38,7 @@ def test_a_plain_start_prints_one_line_per_part(tmp_path: Path) -> None:
         r"INFO server\.app database: sqlite\+aiosqlite:///.*ops\.db ready, schema \w+", text
     )
     assert "(migrated from empty)" in text  # a new embedded database is created on start
-    assert re.search(r"INFO vision\.processes vision: 1 worker process ready in \d+ ms", text)
+    assert re.search(r"INFO vision\.pool vision: 1 workers ready in \d+ ms", text)
     assert "message queue: none" in text
     assert f"ready: open {url}/" in text
     # A first start makes the keys the embedded default keeps beside its database, and says
