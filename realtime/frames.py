@@ -247,13 +247,16 @@ class Frames:
             "thumbnail": await self._evidence(live, image, passed=judged.passed),
             **judged.identity_fields,
         }
-        logger.info(
-            "check %s for %s in lesson %s: %s",
-            ticket.prompt_id,
-            conn.user_id,
-            live.lesson_id,
-            judged.outcome,
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            # Every check is in the database; a log line each cost the event loop a seventh of
+            # its time at 120 frames/s (bench/RESULTS.md, "Performance II").
+            logger.debug(
+                "check %s for %s in lesson %s: %s",
+                ticket.prompt_id,
+                conn.user_id,
+                live.lesson_id,
+                judged.outcome,
+            )
         reply = payloads.frame_reply(
             ticket.prompt_id,
             judged.outcome,
