@@ -51,9 +51,10 @@ class Settings(BaseSettings):
     # process per core (as in production) threads of the server do better, with less memory
     # (bench/RESULTS.md, "Performance II").
     vision_processes: bool = False
-    # How much lower the vision and identity worker processes run than the server's own (Unix
-    # nice): on busy cores the event loop, which answers every student and tutor, goes first.
-    worker_nice: int = Field(default=5, ge=0, le=19)
+    # How much lower the identity (and vision, in processes) worker processes run than the
+    # server's own (Unix nice), so that on busy cores the event loop goes first. 0 by default:
+    # the benchmarks could tell no difference (bench/RESULTS.md, "Performance II").
+    worker_nice: int = Field(default=0, ge=0, le=19)
     # Frames judged or waiting at once, beyond which captures are answered `rate_limited`.
     vision_max_pending: int = Field(default=16, ge=1, le=10_000)
     max_image_bytes: int = Field(default=2_000_000, ge=10_000, le=50_000_000)
