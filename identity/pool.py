@@ -17,12 +17,12 @@ from numpy.typing import NDArray
 from identity import _worker
 from identity.description import Box, Description
 from identity.errors import IdentityClosed, IdentitySaturated, IdentityUnavailable
-from offload import SlotsClosed, SlotsFull, WarmProcesses, WorkerDied
+from offload import ProcessPoolFront, SlotsClosed, SlotsFull, WarmProcesses, WorkerDied
 
 __all__ = ["IdentityPool"]
 
 
-class IdentityPool:
+class IdentityPool(ProcessPoolFront):
     """Describe faces on ``workers`` processes; at most ``max_pending`` requests in flight."""
 
     def __init__(self, *, workers: int = 1, max_pending: int | None = None, nice: int = 0) -> None:
@@ -35,31 +35,6 @@ class IdentityPool:
             log=logging.getLogger(__name__),
             nice=nice,
         )
-
-    @property
-    def workers(self) -> int:
-        return self._processes.workers
-
-    @property
-    def max_pending(self) -> int:
-        return self._processes.slots.limit
-
-    @property
-    def pending(self) -> int:
-        return self._processes.slots.taken
-
-    @property
-    def replacements(self) -> int:
-        """How many times the workers were replaced after one died."""
-        return self._processes.replacements
-
-    def stats(self) -> dict[str, int]:
-        return {
-            "in_flight": self.pending,
-            "max_pending": self.max_pending,
-            "workers": self.workers,
-            "replacements": self.replacements,
-        }
 
     async def start(self) -> None:
         """Start every worker, load its models and wait until all are ready."""

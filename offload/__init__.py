@@ -5,7 +5,14 @@
   for models whose Python parts would otherwise hold the server's interpreter lock.
 """
 
-from offload.processes import WarmProcesses, WorkerDied
+from offload.processes import ProcessPoolFront, WarmProcesses, WorkerDied
 from offload.slots import Slots, SlotsClosed, SlotsFull
 
-__all__ = ["Slots", "SlotsClosed", "SlotsFull", "WarmProcesses", "WorkerDied"]
+__all__ = [
+    "ProcessPoolFront",
+    "Slots",
+    "SlotsClosed",
+    "SlotsFull",
+    "WarmProcesses",
+    "WorkerDied",
+]

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from offload import _child
 from offload.slots import Slots, SlotsClosed
 
-__all__ = ["WarmProcesses", "WorkerDied"]
+__all__ = ["ProcessPoolFront", "WarmProcesses", "WorkerDied"]
 
 logger = logging.getLogger(__name__)
 
@@ -176,3 +176,35 @@ class WarmProcesses:
         if self._executor is None:
             raise SlotsClosed(f"the {self.name} pool has not been started")
         return self._executor
+
+
+class ProcessPoolFront:
+    """What a pool built on `WarmProcesses` tells about itself (vision's, identity's)."""
+
+    _processes: WarmProcesses
+
+    @property
+    def workers(self) -> int:
+        return self._processes.workers
+
+    @property
+    def max_pending(self) -> int:
+        return self._processes.slots.limit
+
+    @property
+    def pending(self) -> int:
+        """Requests running or queued."""
+        return self._processes.slots.taken
+
+    @property
+    def replacements(self) -> int:
+        """How many times the workers were replaced after one died."""
+        return self._processes.replacements
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "in_flight": self.pending,
+            "max_pending": self.max_pending,
+            "workers": self.workers,
+            "replacements": self.replacements,
+        }

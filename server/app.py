@@ -276,21 +276,14 @@ def _vision(settings: Settings) -> Vision:
         looking_away_pitch=settings.vision_looking_away_pitch_deg,
         challenge_yaw=settings.vision_challenge_yaw_deg,
     )
+    common: dict[str, Any] = {
+        "workers": settings.vision_workers,
+        "max_pending": settings.vision_max_pending,
+        "limits": limits,
+        "min_confidence": settings.min_face_confidence,
+        "thresholds": thresholds,
+        "scan": settings.vision_side_scan,
+    }
     if settings.vision_processes:
-        return VisionProcesses(
-            workers=settings.vision_workers,
-            max_pending=settings.vision_max_pending,
-            limits=limits,
-            min_confidence=settings.min_face_confidence,
-            thresholds=thresholds,
-            scan=settings.vision_side_scan,
-            nice=settings.worker_nice,
-        )
-    return VisionPool(
-        workers=settings.vision_workers,
-        max_pending=settings.vision_max_pending,
-        limits=limits,
-        min_confidence=settings.min_face_confidence,
-        thresholds=thresholds,
-        scan=settings.vision_side_scan,
-    )
+        return VisionProcesses(**common, nice=settings.worker_nice)
+    return VisionPool(**common)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from offload import SlotsClosed, SlotsFull, WarmProcesses, WorkerDied
+from offload import ProcessPoolFront, SlotsClosed, SlotsFull, WarmProcesses, WorkerDied
 from vision import _worker
 from vision.errors import PoolClosed, PoolSaturated, VisionError
 from vision.images import ImageLimits
@@ -32,7 +32,7 @@ class WorkerLost(VisionError):
     """The worker process died on this frame, and again on the retry."""
 
 
-class VisionProcesses:
+class VisionProcesses(ProcessPoolFront):
     """Judge frames on ``workers`` processes; at most ``max_pending`` frames in flight."""
 
     def __init__(
@@ -62,36 +62,11 @@ class VisionProcesses:
     def limits(self) -> ImageLimits:
         return self._limits
 
-    @property
-    def workers(self) -> int:
-        return self._processes.workers
-
-    @property
-    def max_pending(self) -> int:
-        return self._processes.slots.limit
-
-    @property
-    def pending(self) -> int:
-        """Frames running or queued."""
-        return self._processes.slots.taken
-
-    @property
-    def replacements(self) -> int:
-        return self._processes.replacements
-
     def alive(self) -> bool:
         return not self._processes.slots.closed
 
     def pids(self) -> list[int]:
         return self._processes.pids()
-
-    def stats(self) -> dict[str, int]:
-        return {
-            "in_flight": self.pending,
-            "max_pending": self.max_pending,
-            "workers": self.workers,
-            "replacements": self.replacements,
-        }
 
     async def warm_up(self) -> None:
         """Start every worker process, each with its detector loaded and run once."""

@@ -57,6 +57,18 @@ async def join(
     return p
 
 
+async def student_on_b_tutor_on_a(
+    api: Api, opened: list[Participant], a: Server, b: Server
+) -> tuple[dict[str, Any], Participant, Participant]:
+    """A lesson of one student, connected to B, and its tutor, connected to A with the class."""
+    room = await make_classroom(api, n_students=1)
+    (s1,) = room.students
+    on_b = await join(opened, b, "/student", s1["token"], room.lesson_id)
+    tutor = await join(opened, a, "/tutor", room.tutor["token"], room.lesson_id)
+    await tutor.wait_for("roster")
+    return s1, on_b, tutor
+
+
 async def timed(coro: Any) -> tuple[Any, float]:
     started = time.monotonic()
     result = await coro
@@ -156,11 +168,7 @@ async def test_a_dropped_subscription_or_a_slow_redis_costs_only_a_moment(
     redis, a, b = cluster
     api = Api(a.url)
     try:
-        room = await make_classroom(api, n_students=1)
-        (s1,) = room.students
-        on_b = await join(opened, b, "/student", s1["token"], room.lesson_id)
-        tutor = await join(opened, a, "/tutor", room.tutor["token"], room.lesson_id)
-        await tutor.wait_for("roster")
+        s1, on_b, tutor = await student_on_b_tutor_on_a(api, opened, a, b)
 
         answered: set[str] = set()
 
@@ -247,11 +255,7 @@ async def test_what_a_process_reports_while_redis_stalls_reaches_the_tutor_late(
     redis, a, b = cluster
     api = Api(a.url)
     try:
-        room = await make_classroom(api, n_students=1)
-        (s1,) = room.students
-        on_b = await join(opened, b, "/student", s1["token"], room.lesson_id)
-        tutor = await join(opened, a, "/tutor", room.tutor["token"], room.lesson_id)
-        await tutor.wait_for("roster")
+        s1, on_b, tutor = await student_on_b_tutor_on_a(api, opened, a, b)
 
         sleeper = await asyncio.create_subprocess_exec(
             "redis-cli", "-p", str(redis.port), "DEBUG", "SLEEP", "3"
@@ -281,11 +285,7 @@ async def test_a_redis_slower_than_a_second_is_not_taken_for_an_outage(
     redis, a, b = cluster
     api = Api(a.url)
     try:
-        room = await make_classroom(api, n_students=1)
-        (s1,) = room.students
-        on_b = await join(opened, b, "/student", s1["token"], room.lesson_id)
-        tutor = await join(opened, a, "/tutor", room.tutor["token"], room.lesson_id)
-        await tutor.wait_for("roster")
+        s1, on_b, tutor = await student_on_b_tutor_on_a(api, opened, a, b)
         seen = len(tutor.events)
 
         sleeper = await asyncio.create_subprocess_exec(
