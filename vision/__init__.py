@@ -6,12 +6,12 @@ synchronous.
 """
 
 from vision.detector import DETECTOR_VERSION, Detection, Face, FaceDetector
-from vision.errors import BadImage, PoolClosed, PoolSaturated, VisionError
+from vision.errors import BadImage, PoolClosed, PoolSaturated, VisionError, WorkerLost
 from vision.images import ImageLimits, decode_image
 from vision.judge import judge_frame
 from vision.pool import VisionPool
 from vision.pose import HeadPose, head_pose
-from vision.processes import VisionProcesses, WorkerLost
+from vision.processes import VisionProcesses
 from vision.rules import DEFAULT_THRESHOLDS, Thresholds
 from vision.service import Vision
 from vision.verdict import Challenge, Outcome, Verdict

@@ -3,12 +3,13 @@
 VisionError
 ├── BadImage        the bytes are not an image we accept (format, size, damage)
 ├── PoolSaturated   every slot of the worker pool is taken; answer "rate_limited" now
-└── PoolClosed      the pool has been closed
+├── PoolClosed      the pool has been closed
+└── WorkerLost      a worker process died on this frame, and again on the retry
 """
 
 from __future__ import annotations
 
-__all__ = ["BadImage", "PoolClosed", "PoolSaturated", "VisionError"]
+__all__ = ["BadImage", "PoolClosed", "PoolSaturated", "VisionError", "WorkerLost"]
 
 
 class VisionError(Exception):
@@ -32,3 +33,7 @@ class PoolSaturated(VisionError):
 
 class PoolClosed(VisionError):
     """The pool no longer accepts frames."""
+
+
+class WorkerLost(VisionError):
+    """The worker process died on this frame, and again on the retry (`VisionProcesses`)."""

@@ -18,18 +18,14 @@ import logging
 
 from offload import ProcessPoolFront, SlotsClosed, SlotsFull, WarmProcesses, WorkerDied
 from vision import _worker
-from vision.errors import PoolClosed, PoolSaturated, VisionError
+from vision.errors import PoolClosed, PoolSaturated, WorkerLost
 from vision.images import ImageLimits
 from vision.rules import DEFAULT_THRESHOLDS, Thresholds
 from vision.verdict import Challenge, Verdict
 
-__all__ = ["VisionProcesses", "WorkerLost"]
+__all__ = ["VisionProcesses"]
 
 logger = logging.getLogger(__name__)
-
-
-class WorkerLost(VisionError):
-    """The worker process died on this frame, and again on the retry."""
 
 
 class VisionProcesses(ProcessPoolFront):
