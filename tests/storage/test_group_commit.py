@@ -4,6 +4,7 @@ its own write's outcome."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -76,6 +77,7 @@ async def test_a_broken_write_fails_only_its_own_caller(sessions: Sessions) -> N
 async def test_an_unavailable_database_fails_every_caller_and_stores_nothing(
     tmp_path: Path,
 ) -> None:
+    threads = set(threading.enumerate())
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'batch.db'}")
     commits = GroupCommit(make_sessions(engine))
     outcomes = await asyncio.gather(
@@ -83,6 +85,10 @@ async def test_an_unavailable_database_fails_every_caller_and_stores_nothing(
     )
     assert all(isinstance(o, OperationalError) for o in outcomes), outcomes
     await engine.dispose()
+    # The failed connections' threads may still be answering this event loop: let them end
+    # before it closes, or their late answer fails the next test.
+    for thread in set(threading.enumerate()) - threads:
+        await asyncio.to_thread(thread.join, 5)
 
 
 async def test_a_caller_that_gives_up_does_not_stop_the_others(sessions: Sessions) -> None:
