@@ -2,9 +2,9 @@
 
 A descriptor costs some 20 ms of one core, much of it holding the GIL (dlib's landmarks, numpy
 between its matrix products): in a thread of the server it would stall the event loop's thread
-as surely as on the loop itself. So each worker is
-a process of its own (`offload.WarmProcesses`: started with ``spawn``, warmed before use,
-replaced when one dies, at most ``max_pending`` requests in flight).
+as surely as on the loop itself. So each worker is a process of its own
+(`offload.WarmProcesses`: started with ``spawn``, warmed before use, replaced when one dies, at
+most ``max_pending`` requests in flight).
 """
 
 from __future__ import annotations

@@ -76,10 +76,6 @@ class WarmProcesses:
         self.replacements = 0
         """How many times the workers were replaced after one died."""
 
-    @property
-    def started(self) -> bool:
-        return self._executor is not None
-
     async def start(self) -> None:
         """Start every worker, set each up and wait until all are ready."""
         if self.slots.closed:

@@ -69,6 +69,13 @@ async def student_on_b_tutor_on_a(
     return s1, on_b, tutor
 
 
+async def stalled(redis: PrivateRedis, seconds: str) -> asyncio.subprocess.Process:
+    """Redis stops answering for ``seconds`` (``DEBUG SLEEP``); wait() on it for the end."""
+    return await asyncio.create_subprocess_exec(
+        "redis-cli", "-p", str(redis.port), "DEBUG", "SLEEP", seconds
+    )
+
+
 async def timed(coro: Any) -> tuple[Any, float]:
     started = time.monotonic()
     result = await coro
@@ -203,9 +210,7 @@ async def test_a_dropped_subscription_or_a_slow_redis_costs_only_a_moment(
         await tutor.wait_for("roster", since=seen, within=RECOVER_WITHIN_S)  # afresh
 
         # Redis stalls for 3 s: a check asked meanwhile is answered in time, partly.
-        sleeper = await asyncio.create_subprocess_exec(
-            "redis-cli", "-p", str(redis.port), "DEBUG", "SLEEP", "3"
-        )
+        sleeper = await stalled(redis, "3")
         await asyncio.sleep(0.3)
         ack, took = await timed(tutor.call("check_now", {"student_id": s1["id"]}))
         assert took < ANSWER_WITHIN_S and ack.get("unreachable") is True
@@ -257,9 +262,7 @@ async def test_what_a_process_reports_while_redis_stalls_reaches_the_tutor_late(
     try:
         s1, on_b, tutor = await student_on_b_tutor_on_a(api, opened, a, b)
 
-        sleeper = await asyncio.create_subprocess_exec(
-            "redis-cli", "-p", str(redis.port), "DEBUG", "SLEEP", "3"
-        )
+        sleeper = await stalled(redis, "3")
         await asyncio.sleep(0.3)
         # The first waits on the stalled Redis until B gives up on it; the second is queued
         # behind it.
@@ -288,9 +291,7 @@ async def test_a_redis_slower_than_a_second_is_not_taken_for_an_outage(
         s1, on_b, tutor = await student_on_b_tutor_on_a(api, opened, a, b)
         seen = len(tutor.events)
 
-        sleeper = await asyncio.create_subprocess_exec(
-            "redis-cli", "-p", str(redis.port), "DEBUG", "SLEEP", "1.5"
-        )
+        sleeper = await stalled(redis, "1.5")
         await asyncio.sleep(0.2)
         assert (await on_b.call("camera", {"state": "denied"}))["ok"] is True
         await sleeper.wait()
